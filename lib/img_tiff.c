@@ -1,0 +1,9 @@
+/* img_tiff.c - placeholder until the tiff decoder lands: says so plainly. */
+#include "internal.h"
+
+int veto_decode_tiff(const uint8_t *data, size_t size, const decode_params *p,
+                   luma_sink *out, decode_info *info, veto_error *err)
+{
+	(void)data; (void)size; (void)out; (void)info;
+	return veto_fail(err, VETO_ERR_UNSUPPORTED, "%s: tiff decoding is not implemented yet", p->name);
+}

@@ -1,0 +1,89 @@
+/*
+ * internal.h - what the pieces of libveto share and nobody else sees.
+ *
+ * The decoders (img_*.c) all feed one kind of sink, a float luma plane,
+ * because PDQ needs nothing else; this keeps peak memory to the two float
+ * planes PDQ needs and never holds a full RGB copy of the image. The sink
+ * reproduces what the reference sees after ImageMagick writes a PNM and
+ * CImg reads it back: if *every* pixel of an image is grey (R = G = B),
+ * ImageMagick writes a greyscale PNM and the reference uses the grey value
+ * itself as luma; otherwise it uses 0.299 R + 0.587 G + 0.114 B in float.
+ * The two differ in the last bit for grey pixels, so the sink keeps grey
+ * values verbatim until the first colour pixel and then converts the rows
+ * it already wrote (exact, since a grey pixel's luma depends on v alone).
+ */
+#ifndef VETO_INTERNAL_H
+#define VETO_INTERNAL_H
+
+#include "veto.h"
+
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+int veto_fail(veto_error *err, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* ------------------------------------------------------------ luma sink */
+
+typedef struct luma_sink {
+	float *luma;        /* width*height, row-major; owned by the sink */
+	int width, height;
+	int all_grey;       /* so far every pixel had R = G = B */
+	int grey_rows;      /* rows [0, grey_rows) hold raw grey values */
+	float grey_to_luma[256]; /* luma of the RGB pixel (v,v,v) */
+} luma_sink;
+
+/* Allocates the plane; checks width*height against max_pixels first. */
+int sink_init(luma_sink *s, int width, int height, uint64_t max_pixels,
+              const char *what, veto_error *err);
+void sink_free(luma_sink *s);
+/* Row y of interleaved 8-bit samples: `channels` is 1 (grey), 2 (grey +
+ * alpha), 3 (RGB) or 4 (RGBA); alpha is ignored, as the reference drops it. */
+void sink_row(luma_sink *s, int y, const uint8_t *px, int channels);
+/* After the last row: convert pending grey rows if the image had colour. */
+void sink_finish(luma_sink *s);
+
+/* ------------------------------------------------------------- decoders */
+
+typedef struct decode_params {
+	uint64_t max_pixels;
+	int fast;            /* allowed to decode at reduced scale */
+	const char *name;    /* for messages: the file name or "<buffer>" */
+} decode_params;
+
+typedef struct decode_info {
+	const char *format;
+	uint32_t width, height;  /* stored size */
+	int orientation;         /* EXIF 1..8, 1 if none */
+} decode_info;
+
+typedef int (*decode_fn)(const uint8_t *data, size_t size,
+                         const decode_params *p, luma_sink *out,
+                         decode_info *info, veto_error *err);
+
+int veto_decode_jpeg(const uint8_t *, size_t, const decode_params *, luma_sink *, decode_info *, veto_error *);
+int veto_decode_png(const uint8_t *, size_t, const decode_params *, luma_sink *, decode_info *, veto_error *);
+int veto_decode_webp(const uint8_t *, size_t, const decode_params *, luma_sink *, decode_info *, veto_error *);
+int veto_decode_gif(const uint8_t *, size_t, const decode_params *, luma_sink *, decode_info *, veto_error *);
+int veto_decode_tiff(const uint8_t *, size_t, const decode_params *, luma_sink *, decode_info *, veto_error *);
+int veto_decode_bmp(const uint8_t *, size_t, const decode_params *, luma_sink *, decode_info *, veto_error *);
+int veto_decode_pnm(const uint8_t *, size_t, const decode_params *, luma_sink *, decode_info *, veto_error *);
+int veto_decode_heif(const uint8_t *, size_t, const decode_params *, luma_sink *, decode_info *, veto_error *);
+
+/* Decode any supported format, chosen by content (not by name). */
+int veto_decode_image(const uint8_t *data, size_t size, const decode_params *p,
+                      luma_sink *out, decode_info *info, veto_error *err);
+
+/* EXIF orientation from a TIFF-structured EXIF block ("II*\0"/"MM\0*"),
+ * 1 if absent or unreadable. Bounds-checked; never reads past size. */
+int veto_exif_orientation(const uint8_t *tiff, size_t size);
+
+/* 8-bit value of a 16-bit sample, as ImageMagick's Q16 build scales a
+ * quantum to a char (ScaleQuantumToChar) when it writes 8-bit output. */
+static inline uint8_t scale16to8(unsigned v)
+{
+	return (uint8_t)(((v + 128u) - ((v + 128u) >> 8)) >> 8);
+}
+
+#endif
