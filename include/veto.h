@@ -91,14 +91,14 @@ int veto_pdq_from_hex(veto_pdq_hash *h, const char *hex, size_t len, veto_error 
 int veto_pdq_distance(const veto_pdq_hash *a, const veto_pdq_hash *b);
 
 /*
- * PDQ of a luma plane: rows x cols floats, row-major. `luma` is used as
- * scratch and overwritten; `scratch` must hold rows*cols floats too.
+ * PDQ of a luma plane: rows x cols floats, row-major, values 0..255 (the
+ * reference's 0.299 R + 0.587 G + 0.114 B in float, or grey values).
  * Images under 5 px on a side get an all-zero hash and quality 0, as in the
  * reference. If `dihedral` is not NULL it receives all eight variants
  * (dihedral[0] equals *hash). Bit-exact with the reference's
  * pdqHash256FromFloatLuma / pdqDihedralHash256esFromFloatLuma.
  */
-int veto_pdq_from_luma(float *luma, float *scratch, int rows, int cols,
+int veto_pdq_from_luma(const float *luma, int rows, int cols,
                        veto_pdq_hash *hash, int *quality,
                        veto_pdq_hash dihedral[VETO_DIH_COUNT], veto_error *err);
 

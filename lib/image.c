@@ -156,6 +156,9 @@ static int hash_named(const uint8_t *data, size_t size, const veto_hash_options 
 	decode_params p = {o->max_pixels, o->mode == VETO_MODE_FAST, name};
 	luma_sink s;
 	decode_info info;
+	memset(&s, 0, sizeof s);
+	/* Geometry changes need the whole plane; plain hashing streams. */
+	s.keep_plane = o->auto_orient || o->mode == VETO_MODE_CLI512;
 	int rc = veto_decode_image(data, size, &p, &s, &info, err);
 	out->format = info.format;
 	if (rc != VETO_OK)
@@ -163,16 +166,30 @@ static int hash_named(const uint8_t *data, size_t size, const veto_hash_options 
 	out->width = info.width;
 	out->height = info.height;
 	out->orientation = info.orientation;
+	veto_pdq_hash *dih = o->dihedral ? out->dihedral : NULL;
+
+	if (!s.keep_plane) {
+		float a[64 * 64];
+		out->hashed_width = (uint32_t)s.width;
+		out->hashed_height = (uint32_t)s.height;
+		rc = pdq_stream_finish(s.stream, a);
+		sink_free(&s);
+		if (rc != VETO_OK)
+			return veto_fail(err, VETO_ERR_CORRUPT, "%s: decoder delivered too few rows", name);
+		pdq_hash_from_64x64(a, &out->pdq, &out->quality, dih);
+		out->has_dihedral = o->dihedral;
+		return VETO_OK;
+	}
 
 	float *plane = s.luma;
+	s.luma = NULL;
 	int w = s.width, h = s.height;
+	sink_free(&s);
 	if (o->auto_orient && info.orientation > 1) {
 		float *t = orient_plane(plane, w, h, info.orientation, &w, &h);
-		if (!t) {
-			free(plane);
-			return veto_fail(err, VETO_ERR_NOMEM, "%s: out of memory", name);
-		}
 		free(plane);
+		if (!t)
+			return veto_fail(err, VETO_ERR_NOMEM, "%s: out of memory", name);
 		plane = t;
 		out->oriented = 1;
 	}
@@ -186,15 +203,8 @@ static int hash_named(const uint8_t *data, size_t size, const veto_hash_options 
 	}
 	out->hashed_width = (uint32_t)w;
 	out->hashed_height = (uint32_t)h;
-	float *scratch = (float *)malloc((size_t)w * (size_t)h * sizeof(float));
-	if (!scratch) {
-		free(plane);
-		return veto_fail(err, VETO_ERR_NOMEM, "%s: out of memory", name);
-	}
-	rc = veto_pdq_from_luma(plane, scratch, h, w, &out->pdq, &out->quality,
-	                        o->dihedral ? out->dihedral : NULL, err);
+	rc = veto_pdq_from_luma(plane, h, w, &out->pdq, &out->quality, dih, err);
 	out->has_dihedral = o->dihedral && rc == VETO_OK;
-	free(scratch);
 	free(plane);
 	return rc;
 }

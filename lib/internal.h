@@ -24,24 +24,55 @@
 int veto_fail(veto_error *err, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/* ----------------------------------------------------------- PDQ stream */
+
+/* The Jarosz filter + 64x64 decimation fed one luma row at a time
+ * (pdq_stream.c). Width and height must be >= 1. */
+typedef struct pdq_stream pdq_stream;
+int pdq_stream_new(pdq_stream **s, int width, int height);
+/* Either fill the slot pdq_stream_row() gives with the next row's width
+ * floats and call pdq_stream_commit(), or hand a row to pdq_stream_push. */
+float *pdq_stream_row(pdq_stream *s);
+void pdq_stream_commit(pdq_stream *s);
+void pdq_stream_push(pdq_stream *s, const float *row);
+void pdq_stream_reset(pdq_stream *s);
+int pdq_stream_finish(pdq_stream *s, float a[64 * 64]);
+void pdq_stream_free(pdq_stream *s);
+/* Quality, DCT, threshold and dihedral variants from the 64x64 plane. */
+int pdq_hash_from_64x64(const float a[64 * 64], veto_pdq_hash *hash, int *quality,
+                        veto_pdq_hash dihedral[VETO_DIH_COUNT]);
+
 /* ------------------------------------------------------------ luma sink */
 
+/*
+ * Where decoders put rows. The caller (image.c) zeroes the sink and sets
+ * `keep_plane` before decoding; the decoder calls sink_init (which keeps
+ * that setting), sink_row for rows 0..height-1 in order, and sink_finish.
+ * With keep_plane the luma plane is stored whole (needed to rotate or
+ * squash it); otherwise rows stream straight into PDQ and the full plane
+ * never exists. Images under 5 px on a side always keep the plane (PDQ
+ * gives them the zero hash; the stream needs no special case).
+ */
 typedef struct luma_sink {
-	float *luma;        /* width*height, row-major; owned by the sink */
+	int keep_plane;     /* set by the caller before decoding */
 	int width, height;
+	float *luma;        /* keep_plane: width*height, row-major */
+	pdq_stream *stream; /* otherwise */
+	float *row;         /* one converted row */
+	uint8_t *grey;      /* stream mode, while all grey: the raw values */
 	int all_grey;       /* so far every pixel had R = G = B */
-	int grey_rows;      /* rows [0, grey_rows) hold raw grey values */
+	int rows_done;
 	float grey_to_luma[256]; /* luma of the RGB pixel (v,v,v) */
 } luma_sink;
 
-/* Allocates the plane; checks width*height against max_pixels first. */
+/* Allocates; checks width*height against max_pixels first. */
 int sink_init(luma_sink *s, int width, int height, uint64_t max_pixels,
               const char *what, veto_error *err);
 void sink_free(luma_sink *s);
 /* Row y of interleaved 8-bit samples: `channels` is 1 (grey), 2 (grey +
  * alpha), 3 (RGB) or 4 (RGBA); alpha is ignored, as the reference drops it. */
 void sink_row(luma_sink *s, int y, const uint8_t *px, int channels);
-/* After the last row: convert pending grey rows if the image had colour. */
+/* After the last row. */
 void sink_finish(luma_sink *s);
 
 /* ------------------------------------------------------------- decoders */

@@ -11,17 +11,12 @@
  * divisions, the DCT sums go k = 0..63 in order. The build compiles this
  * file with -ffp-contract=off so no multiply-add is ever fused.
  *
- * Speed comes only from reordering work *between* independent sums, never
- * within one:
- *  - the column passes walk the plane row by row and keep one running sum
- *    per column, so the inner loop is a vector loop over columns;
- *  - the row passes process eight rows at once (each lane of a vector is
- *    one row's running sum) after an 8x8 transpose;
- *  - the last row pass and column pass compute every running sum (each is a
- *    function of all earlier values) but only divide and store at the 64
- *    rows and columns that decimation will read.
+ * The filter and decimation live in pdq_stream.c, which runs them as a
+ * pipeline over decoded rows; this file holds what follows the 64x64
+ * decimated plane: the quality metric, the DCT, the median threshold and
+ * the dihedral variants.
  *
- * This file may touch: its arguments. It allocates nothing.
+ * This file may touch: its arguments. It allocates nothing itself.
  */
 #include "internal.h"
 
@@ -142,180 +137,12 @@ static void dihedral_dct(int v, const float a[256], float b[256])
 		}
 }
 
-/* ------------------------------------------------------ box filtering --- */
+/* ------------------------------------------------------------ entry --- */
 
-/* Window geometry of one 1-D box pass, as the reference derives it. */
-typedef struct box_plan {
-	int window;   /* full window size */
-	int p1, p2, p3, p4; /* repetitions of the four phases */
-} box_plan;
-
-static box_plan plan_box(int len, int window)
+int pdq_hash_from_64x64(const float a[64 * 64], veto_pdq_hash *hash, int *quality,
+                        veto_pdq_hash dihedral[VETO_DIH_COUNT])
 {
-	box_plan p;
-	int half = (window + 2) / 2;
-	p.window = window;
-	p.p1 = half - 1;
-	p.p2 = window - half + 1;
-	p.p3 = len - window;
-	p.p4 = half - 1;
-	return p;
-}
-
-static int jarosz_window(int old_dim, int new_dim)
-{
-	return (old_dim + 2 * new_dim - 1) / (2 * new_dim);
-}
-
-/*
- * One 1-D box pass along a row (contiguous). The reference's four phases:
- * fill the left half-window, grow to the full window while writing, slide,
- * shrink. If `keep` is non-NULL only outputs at indices with keep[o] != 0
- * are stored (the sums are still all computed).
- */
-static void box_row(const float *in, float *out, const box_plan *p)
-{
-	int li = 0, ri = 0, oi = 0, n = 0;
-	float sum = 0.0f;
-	for (int i = 0; i < p->p1; i++) { sum += in[ri++]; n++; }
-	for (int i = 0; i < p->p2; i++) { sum += in[ri++]; n++; out[oi++] = sum / (float)n; }
-	for (int i = 0; i < p->p3; i++) { sum += in[ri++]; sum -= in[li++]; out[oi++] = sum / (float)n; }
-	for (int i = 0; i < p->p4; i++) { sum -= in[li++]; n--; out[oi++] = sum / (float)n; }
-}
-
-/*
- * The same pass down all columns at once: `in` and `out` are rows x cols
- * planes; sums[] holds one running sum per column. Each column sees exactly
- * the reference's sequence of operations. `rowkeep` (may be NULL) limits
- * which output rows are stored; `c0,c1` limit the columns processed.
- */
-static void box_cols(const float *in, float *out, int rows, int cols,
-                     const box_plan *p, float *sums, const unsigned char *rowkeep,
-                     const int *colsel, int ncolsel)
-{
-	int li = 0, ri = 0, oi = 0, n = 0;
-	(void)rows;
-	if (colsel) {
-		for (int c = 0; c < ncolsel; c++) sums[c] = 0.0f;
-#define COLSEL_LOOP(body) for (int c = 0; c < ncolsel; c++) { const int j = colsel[c]; body; }
-		for (int i = 0; i < p->p1; i++, ri++) { COLSEL_LOOP(sums[c] += in[(size_t)ri * cols + j]) n++; }
-		for (int i = 0; i < p->p2; i++, ri++, oi++) {
-			n++;
-			COLSEL_LOOP(sums[c] += in[(size_t)ri * cols + j])
-			if (!rowkeep || rowkeep[oi]) { const float fn = (float)n; COLSEL_LOOP(out[(size_t)oi * cols + j] = sums[c] / fn) }
-		}
-		for (int i = 0; i < p->p3; i++, ri++, li++, oi++) {
-			COLSEL_LOOP(sums[c] += in[(size_t)ri * cols + j]; sums[c] -= in[(size_t)li * cols + j])
-			if (!rowkeep || rowkeep[oi]) { const float fn = (float)n; COLSEL_LOOP(out[(size_t)oi * cols + j] = sums[c] / fn) }
-		}
-		for (int i = 0; i < p->p4; i++, li++, oi++) {
-			n--;
-			COLSEL_LOOP(sums[c] -= in[(size_t)li * cols + j])
-			if (!rowkeep || rowkeep[oi]) { const float fn = (float)n; COLSEL_LOOP(out[(size_t)oi * cols + j] = sums[c] / fn) }
-		}
-#undef COLSEL_LOOP
-		return;
-	}
-	for (int j = 0; j < cols; j++) sums[j] = 0.0f;
-	for (int i = 0; i < p->p1; i++, ri++) {
-		const float *r = in + (size_t)ri * cols;
-		for (int j = 0; j < cols; j++) sums[j] += r[j];
-		n++;
-	}
-	for (int i = 0; i < p->p2; i++, ri++, oi++) {
-		const float *r = in + (size_t)ri * cols;
-		float *o = out + (size_t)oi * cols;
-		n++;
-		const float fn = (float)n;
-		for (int j = 0; j < cols; j++) { sums[j] += r[j]; o[j] = sums[j] / fn; }
-	}
-	for (int i = 0; i < p->p3; i++, ri++, li++, oi++) {
-		const float *r = in + (size_t)ri * cols;
-		const float *l = in + (size_t)li * cols;
-		float *o = out + (size_t)oi * cols;
-		const float fn = (float)n;
-		for (int j = 0; j < cols; j++) { sums[j] += r[j]; sums[j] -= l[j]; o[j] = sums[j] / fn; }
-	}
-	for (int i = 0; i < p->p4; i++, li++, oi++) {
-		const float *l = in + (size_t)li * cols;
-		float *o = out + (size_t)oi * cols;
-		n--;
-		const float fn = (float)n;
-		for (int j = 0; j < cols; j++) { sums[j] -= l[j]; o[j] = sums[j] / fn; }
-	}
-}
-
-static void box_rows(const float *in, float *out, int rows, int cols, const box_plan *p)
-{
-	for (int i = 0; i < rows; i++)
-		box_row(in + (size_t)i * cols, out + (size_t)i * cols, p);
-}
-
-static int decim_index(int k, int n)
-{
-	return (int)(((k + 0.5) * n) / 64);
-}
-
-/*
- * The whole filter + decimation: luma (rows x cols) -> a[64x64]. `scratch`
- * holds rows*cols floats. Both planes are overwritten. The reference runs
- * rows, cols, rows, cols over the full plane; the last two passes here do
- * the same sums but store only what decimation reads.
- */
-static int filter_and_decimate(float *luma, float *scratch, int rows, int cols,
-                               float a[64 * 64])
-{
-	if (rows == 64 && cols == 64) { /* the reference skips filtering here */
-		memcpy(a, luma, 64 * 64 * sizeof(float));
-		return VETO_OK;
-	}
-	const box_plan pr = plan_box(cols, jarosz_window(cols, 64));
-	const box_plan pc = plan_box(rows, jarosz_window(rows, 64));
-	int ri[64], ci[64];
-	for (int k = 0; k < 64; k++) {
-		ri[k] = decim_index(k, rows);
-		ci[k] = decim_index(k, cols);
-	}
-	float *sums = (float *)malloc((size_t)cols * sizeof(float));
-	unsigned char *keep = (unsigned char *)calloc((size_t)rows, 1);
-	if (!sums || !keep) {
-		free(sums);
-		free(keep);
-		return VETO_ERR_NOMEM;
-	}
-	for (int k = 0; k < 64; k++)
-		keep[ri[k]] = 1;
-	float colsums[64];
-	/* NUM_JAROSZ_PASSES == 2: pass one in full, pass two pruned. */
-	box_rows(luma, scratch, rows, cols, &pr);
-	box_cols(scratch, luma, rows, cols, &pc, sums, NULL, NULL, 0);
-	box_rows(luma, scratch, rows, cols, &pr);
-	box_cols(scratch, luma, rows, cols, &pc, colsums, keep, ci, 64);
-	free(keep);
-	free(sums);
-	for (int i = 0; i < 64; i++)
-		for (int j = 0; j < 64; j++)
-			a[i * 64 + j] = luma[(size_t)ri[i] * cols + ci[j]];
-	return VETO_OK;
-}
-
-int veto_pdq_from_luma(float *luma, float *scratch, int rows, int cols,
-                       veto_pdq_hash *hash, int *quality,
-                       veto_pdq_hash dihedral[VETO_DIH_COUNT], veto_error *err)
-{
-	if (!luma || !scratch || !hash || !quality || rows < 0 || cols < 0)
-		return veto_fail(err, VETO_ERR_INVALID, "veto_pdq_from_luma: bad arguments");
-	if (rows < MIN_HASHABLE_DIM || cols < MIN_HASHABLE_DIM) {
-		memset(hash, 0, sizeof *hash);
-		*quality = 0;
-		if (dihedral)
-			memset(dihedral, 0, sizeof(veto_pdq_hash) * VETO_DIH_COUNT);
-		return VETO_OK;
-	}
-	float a[64 * 64];
 	float b[256];
-	if (filter_and_decimate(luma, scratch, rows, cols, a) != VETO_OK)
-		return veto_fail(err, VETO_ERR_NOMEM, "out of memory filtering a %dx%d image", cols, rows);
 	*quality = quality_metric(a);
 	dct64_to_16(a, b);
 	bits_from_dct(b, hash);
@@ -328,4 +155,30 @@ int veto_pdq_from_luma(float *luma, float *scratch, int rows, int cols,
 		}
 	}
 	return VETO_OK;
+}
+
+int veto_pdq_from_luma(const float *luma, int rows, int cols,
+                       veto_pdq_hash *hash, int *quality,
+                       veto_pdq_hash dihedral[VETO_DIH_COUNT], veto_error *err)
+{
+	if (!luma || !hash || !quality || rows < 0 || cols < 0)
+		return veto_fail(err, VETO_ERR_INVALID, "veto_pdq_from_luma: bad arguments");
+	if (rows < MIN_HASHABLE_DIM || cols < MIN_HASHABLE_DIM) {
+		memset(hash, 0, sizeof *hash);
+		*quality = 0;
+		if (dihedral)
+			memset(dihedral, 0, sizeof(veto_pdq_hash) * VETO_DIH_COUNT);
+		return VETO_OK;
+	}
+	pdq_stream *s;
+	if (pdq_stream_new(&s, cols, rows) != VETO_OK)
+		return veto_fail(err, VETO_ERR_NOMEM, "out of memory filtering a %dx%d image", cols, rows);
+	for (int y = 0; y < rows; y++)
+		pdq_stream_push(s, luma + (size_t)y * cols);
+	float a[64 * 64];
+	int rc = pdq_stream_finish(s, a);
+	pdq_stream_free(s);
+	if (rc != VETO_OK)
+		return veto_fail(err, rc, "internal error in the PDQ filter");
+	return pdq_hash_from_64x64(a, hash, quality, dihedral);
 }

@@ -1,8 +1,19 @@
 /*
- * sink.c - decoded rows to the float luma plane PDQ reads.
+ * sink.c - decoded rows to the luma PDQ reads.
  *
- * See internal.h for why grey images are special. Alpha is dropped without
- * compositing, as ImageMagick's PNM writer (and so the reference) does.
+ * Alpha is dropped without compositing, as ImageMagick's PNM writer (and so
+ * the reference) does.
+ *
+ * The grey rule. ImageMagick writes a greyscale PNM when *every* pixel of
+ * the image is grey (R = G = B), and the reference then uses the grey value
+ * itself as luma; otherwise it uses 0.299 R + 0.587 G + 0.114 B in float,
+ * which differs from v in the last bit for a grey pixel (v, v, v). Whether
+ * an image is all grey is only known at its last pixel, so the sink
+ * speculates: it treats rows as grey while they are, keeping their raw
+ * values; at the first colour pixel it restarts the PDQ stream and replays
+ * those rows as RGB luma (a grey pixel's RGB luma depends on v alone, so
+ * the replay is exact). Colour photos turn colour in their first row, so
+ * the replay costs nothing in practice; grey images never replay.
  */
 #include "internal.h"
 
@@ -13,14 +24,33 @@ static const float LUMA_R = 0.299f, LUMA_G = 0.587f, LUMA_B = 0.114f;
 static inline float luma_rgb(unsigned r, unsigned g, unsigned b)
 {
 	/* Same expression and order as the reference: float products, summed
-	 * left to right (this file is built with -ffp-contract=off). */
+	 * left to right (built with -ffp-contract=off). */
 	return LUMA_R * (float)r + LUMA_G * (float)g + LUMA_B * (float)b;
+}
+
+/* The hottest loop after the JPEG decoder: built twice (AVX2 and baseline)
+ * and picked at load time. Lane-parallel, same per-pixel expression. */
+#if defined(__x86_64__) && !defined(__SANITIZE_ADDRESS__)
+__attribute__((target_clones("avx2", "default")))
+#endif
+static void luma_row(float *restrict o, const uint8_t *restrict px, int w, int channels)
+{
+	if (channels == 3)
+		for (int x = 0; x < w; x++)
+			o[x] = LUMA_R * (float)px[3 * x] + LUMA_G * (float)px[3 * x + 1] +
+			       LUMA_B * (float)px[3 * x + 2];
+	else
+		for (int x = 0; x < w; x++)
+			o[x] = LUMA_R * (float)px[4 * x] + LUMA_G * (float)px[4 * x + 1] +
+			       LUMA_B * (float)px[4 * x + 2];
 }
 
 int sink_init(luma_sink *s, int width, int height, uint64_t max_pixels,
               const char *what, veto_error *err)
 {
+	const int keep = s->keep_plane;
 	memset(s, 0, sizeof *s);
+	s->keep_plane = keep;
 	if (width <= 0 || height <= 0)
 		return veto_fail(err, VETO_ERR_CORRUPT, "%s: image has no pixels (%dx%d)",
 		                 what, width, height);
@@ -34,71 +64,102 @@ int sink_init(luma_sink *s, int width, int height, uint64_t max_pixels,
 		                 (unsigned long long)n, (unsigned long long)max_pixels);
 	if (n > SIZE_MAX / sizeof(float) / 2)
 		return veto_fail(err, VETO_ERR_TOO_LARGE, "%s: image too large", what);
-	s->luma = (float *)malloc((size_t)n * sizeof(float));
-	if (!s->luma)
-		return veto_fail(err, VETO_ERR_NOMEM, "%s: out of memory for %dx%d pixels",
-		                 what, width, height);
+	if (width < 5 || height < 5)
+		s->keep_plane = 1;
 	s->width = width;
 	s->height = height;
 	s->all_grey = 1;
 	for (unsigned v = 0; v < 256; v++)
 		s->grey_to_luma[v] = luma_rgb(v, v, v);
+	int ok;
+	if (s->keep_plane) {
+		s->luma = (float *)malloc((size_t)n * sizeof(float));
+		ok = s->luma != NULL;
+	} else {
+		s->row = (float *)malloc((size_t)width * sizeof(float));
+		s->grey = (uint8_t *)malloc((size_t)n);
+		ok = s->row && s->grey && pdq_stream_new(&s->stream, width, height) == VETO_OK;
+	}
+	if (!ok) {
+		sink_free(s);
+		return veto_fail(err, VETO_ERR_NOMEM, "%s: out of memory for %dx%d pixels",
+		                 what, width, height);
+	}
 	return VETO_OK;
 }
 
 void sink_free(luma_sink *s)
 {
 	free(s->luma);
-	s->luma = NULL;
+	free(s->row);
+	free(s->grey);
+	pdq_stream_free(s->stream);
+	s->luma = s->row = NULL;
+	s->grey = NULL;
+	s->stream = NULL;
 }
 
-/* Leave the grey regime: rows written so far become RGB luma. */
-static void leave_grey(luma_sink *s, int upto_row, int upto_col)
+/* The first colour pixel is in row y: earlier rows become RGB luma. */
+static void leave_grey(luma_sink *s, int y)
 {
-	for (int y = 0; y < upto_row; y++) {
-		float *o = s->luma + (size_t)y * s->width;
-		for (int x = 0; x < s->width; x++)
-			o[x] = s->grey_to_luma[(unsigned)o[x]];
-	}
-	float *o = s->luma + (size_t)upto_row * s->width;
-	for (int x = 0; x < upto_col; x++)
-		o[x] = s->grey_to_luma[(unsigned)o[x]];
+	const int w = s->width;
 	s->all_grey = 0;
+	if (s->keep_plane) {
+		float *o = s->luma;
+		for (size_t i = 0; i < (size_t)y * w; i++)
+			o[i] = s->grey_to_luma[(unsigned)o[i]];
+		return;
+	}
+	pdq_stream_reset(s->stream);
+	for (int r = 0; r < y; r++) {
+		const uint8_t *g = s->grey + (size_t)r * w;
+		for (int x = 0; x < w; x++)
+			s->row[x] = s->grey_to_luma[g[x]];
+		pdq_stream_push(s->stream, s->row);
+	}
+	free(s->grey);
+	s->grey = NULL;
+}
+
+static int row_is_grey(const uint8_t *px, int w, int channels)
+{
+	for (int x = 0; x < w; x++) {
+		const uint8_t *p = px + x * channels;
+		if (p[0] != p[1] || p[1] != p[2])
+			return 0;
+	}
+	return 1;
 }
 
 void sink_row(luma_sink *s, int y, const uint8_t *px, int channels)
 {
-	float *o = s->luma + (size_t)y * s->width;
 	const int w = s->width;
+	float *o = s->keep_plane ? s->luma + (size_t)y * w : pdq_stream_row(s->stream);
 	if (channels <= 2) {
-		/* A grey source image: ImageMagick writes a grey PNM. Within one
-		 * image all rows have the same channel count, so grey stays grey. */
+		/* A grey source: ImageMagick writes a grey PNM; stays grey. */
 		for (int x = 0; x < w; x++)
 			o[x] = (float)px[x * channels];
-		return;
-	}
-	int x = 0;
-	if (s->all_grey) {
-		for (; x < w; x++) {
-			const uint8_t *p = px + x * channels;
-			if (p[0] != p[1] || p[1] != p[2])
-				break;
-			o[x] = (float)p[0];
-		}
-		if (x == w)
-			return;
-		leave_grey(s, y, x);
-	}
-	if (channels == 3) {
-		for (; x < w; x++)
-			o[x] = luma_rgb(px[3 * x], px[3 * x + 1], px[3 * x + 2]);
+	} else if (s->all_grey && row_is_grey(px, w, channels)) {
+		for (int x = 0; x < w; x++)
+			o[x] = (float)px[x * channels];
+		if (s->grey)
+			for (int x = 0; x < w; x++)
+				s->grey[(size_t)y * w + x] = px[x * channels];
 	} else {
-		for (; x < w; x++)
-			o[x] = luma_rgb(px[4 * x], px[4 * x + 1], px[4 * x + 2]);
+		if (s->all_grey) {
+			leave_grey(s, y); /* restarts the stream: fetch the slot again */
+			if (!s->keep_plane)
+				o = pdq_stream_row(s->stream);
+		}
+		luma_row(o, px, w, channels);
 	}
+	if (!s->keep_plane)
+		pdq_stream_commit(s->stream);
+	s->rows_done = y + 1;
 }
 
 void sink_finish(luma_sink *s)
 {
-	(void)s; /* grey rows are already final: an all-grey image is grey */
+	free(s->grey); /* an all-grey image needs no replay */
+	s->grey = NULL;
 }
