@@ -28,7 +28,7 @@
 #include <jerror.h>
 
 #define MAX_SCANS 1000
-#define FAST_MIN_SIDE 256
+#define FAST_MIN_SIDE 512
 
 typedef struct jerr_mgr {
 	struct jpeg_error_mgr pub;

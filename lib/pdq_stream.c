@@ -103,7 +103,7 @@ struct pdq_stream {
 	/* B */
 	colpass b;
 	/* C: rows_c holds up to 8 rows from B */
-	float *rows_c; v8f *blk_c, *blk_c_out; int n_c;
+	float *rows_c; v8f *blk_c; int n_c;
 	/* D */
 	colpass d;
 	int d_out;             /* rows emitted by D */
@@ -253,6 +253,28 @@ static void rowpass_block(const v8f *restrict in, v8f *restrict out, const box_p
 	}
 }
 
+/* The same pass for the second row filter, of which decimation reads only
+ * the 64 columns ci[] (non-decreasing): every sum is still accumulated, in
+ * the same order, but only those 64 outputs are divided and kept. */
+static void rowpass_block_pick(const v8f *restrict in, const box_plan *p,
+                               const int ci[64], v8f pick[64])
+{
+	int li = 0, ri = 0, oi = 0, n = 0, k = 0;
+	v8f sum = {0, 0, 0, 0, 0, 0, 0, 0};
+#define PICK_OUT() do { \
+		if (k < 64 && ci[k] == oi) { \
+			const v8f v = sum / (float)n; \
+			while (k < 64 && ci[k] == oi) pick[k++] = v; \
+		} \
+		oi++; \
+	} while (0)
+	for (int i = 0; i < p->p1; i++) { sum += in[ri++]; n++; }
+	for (int i = 0; i < p->p2; i++) { sum += in[ri++]; n++; PICK_OUT(); }
+	for (int i = 0; i < p->p3; i++) { sum += in[ri++]; sum -= in[li++]; PICK_OUT(); }
+	for (int i = 0; i < p->p4; i++) { sum -= in[li++]; n--; PICK_OUT(); }
+#undef PICK_OUT
+}
+
 static void emit_d(pdq_stream *s, const float *row64)
 {
 	const int o = s->d_out++;
@@ -267,12 +289,13 @@ static void stage_c_flush(pdq_stream *s)
 	if (!s->n_c)
 		return;
 	rows_to_lanes(s->rows_c, s->w, s->blk_c);
-	rowpass_block(s->blk_c, s->blk_c_out, &s->pr);
+	v8f pick[64];
+	rowpass_block_pick(s->blk_c, &s->pr, s->ci, pick);
 	float out64[64];
 	for (int r = 0; r < s->n_c; r++) {
 		float *slot = colpass_slot(&s->d, 0);
 		for (int k = 0; k < 64; k++)
-			slot[k] = s->blk_c_out[s->ci[k]][r];
+			slot[k] = pick[k][r];
 		if (colpass_step(&s->d, out64))
 			emit_d(s, out64);
 	}
@@ -308,7 +331,6 @@ STREAM_API void SFX(stream_free)(pdq_stream *s)
 	free(s->blk_a_out);
 	free(s->rows_c);
 	free(s->blk_c);
-	free(s->blk_c_out);
 	colpass_free(&s->b);
 	colpass_free(&s->d);
 	free(s);
@@ -331,12 +353,11 @@ STREAM_API int SFX(stream_new)(pdq_stream **out, int w, int h)
 	s->blk_a = (v8f *)aligned_alloc(32, blk);
 	s->blk_a_out = (v8f *)aligned_alloc(32, blk);
 	s->blk_c = (v8f *)aligned_alloc(32, blk);
-	s->blk_c_out = (v8f *)aligned_alloc(32, blk);
 	/* Zeroed: lanes past the last row of a partial block stay defined. */
 	s->rows_a = (float *)calloc((size_t)LANES * w, sizeof(float));
 	s->rows_c = (float *)calloc((size_t)LANES * w, sizeof(float));
 	int rc = VETO_OK;
-	if (!s->blk_a || !s->blk_a_out || !s->blk_c || !s->blk_c_out || !s->rows_a || !s->rows_c)
+	if (!s->blk_a || !s->blk_a_out || !s->blk_c || !s->rows_a || !s->rows_c)
 		rc = VETO_ERR_NOMEM;
 	if (rc == VETO_OK) rc = colpass_init(&s->b, h, w);
 	if (rc == VETO_OK) rc = colpass_init(&s->d, h, 64);
