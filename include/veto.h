@@ -112,7 +112,7 @@ typedef enum veto_pdq_mode {
 	 * first squashed to 512x512 by nearest-neighbour sampling. */
 	VETO_MODE_CLI512 = 1,
 	/* Faster approximation for upload paths: JPEGs are decoded at a reduced
-	 * DCT scale (never below 128 px on the short side) before the same
+	 * DCT scale (never below 512 px on the short side) before the same
 	 * pipeline. Not bit-exact; see docs/fast-mode.md for measured error. */
 	VETO_MODE_FAST = 2
 } veto_pdq_mode;

@@ -16,7 +16,8 @@
  * counts are bounded to stop progressive-JPEG CPU bombs.
  *
  * Fast mode asks libjpeg to decode at 1/2, 1/4 or 1/8 scale (the IDCT
- * then does a fraction of the work) while the short side stays >= 256 px.
+ * then does a fraction of the work) while the short side stays >= 512 px:
+ * measured on the shared images, mean 0.3 and max 6 bits from exact.
  */
 #include "internal.h"
 
