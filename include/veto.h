@@ -127,6 +127,11 @@ typedef struct veto_hash_options {
 	int digests;           /* nonzero: compute MD5 and SHA-256 of the bytes */
 	uint64_t max_pixels;   /* refuse larger images; 0 = default */
 	uint64_t max_bytes;    /* refuse larger files; 0 = default */
+	int threads;           /* threads for ONE image: 0 or 1 = the calling
+	                        * thread only; 2 = the PDQ filter runs on a second
+	                        * thread beside the decoder (same bits, lower
+	                        * latency for images >= 1 MP). For batches, run
+	                        * images in parallel instead and leave this at 1. */
 } veto_hash_options;
 
 /** Fill *opts with the defaults (exact mode, digests on, limits default). */

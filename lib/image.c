@@ -159,6 +159,7 @@ static int hash_named(const uint8_t *data, size_t size, const veto_hash_options 
 	memset(&s, 0, sizeof s);
 	/* Geometry changes need the whole plane; plain hashing streams. */
 	s.keep_plane = o->auto_orient || o->mode == VETO_MODE_CLI512;
+	s.threads = o->threads;
 	int rc = veto_decode_image(data, size, &p, &s, &info, err);
 	out->format = info.format;
 	if (rc != VETO_OK)
@@ -172,7 +173,7 @@ static int hash_named(const uint8_t *data, size_t size, const veto_hash_options 
 		float a[64 * 64];
 		out->hashed_width = (uint32_t)s.width;
 		out->hashed_height = (uint32_t)s.height;
-		rc = pdq_stream_finish(s.stream, a);
+		rc = sink_result(&s, a);
 		sink_free(&s);
 		if (rc != VETO_OK)
 			return veto_fail(err, VETO_ERR_CORRUPT, "%s: decoder delivered too few rows", name);

@@ -38,6 +38,17 @@ void pdq_stream_push(pdq_stream *s, const float *row);
 void pdq_stream_reset(pdq_stream *s);
 int pdq_stream_finish(pdq_stream *s, float a[64 * 64]);
 void pdq_stream_free(pdq_stream *s);
+/* The same stream run on a worker thread (pdq_pipe.c): same calls, same
+ * results, the filter overlapping the decoder. */
+typedef struct pdq_pipe pdq_pipe;
+int pdq_pipe_new(pdq_pipe **p, int width, int height);
+float *pdq_pipe_row(pdq_pipe *p);
+void pdq_pipe_commit(pdq_pipe *p);
+void pdq_pipe_push(pdq_pipe *p, const float *row);
+void pdq_pipe_reset(pdq_pipe *p);
+int pdq_pipe_finish(pdq_pipe *p, float a[64 * 64]);
+void pdq_pipe_free(pdq_pipe *p);
+
 /* Quality, DCT, threshold and dihedral variants from the 64x64 plane. */
 int pdq_hash_from_64x64(const float a[64 * 64], veto_pdq_hash *hash, int *quality,
                         veto_pdq_hash dihedral[VETO_DIH_COUNT]);
@@ -55,9 +66,12 @@ int pdq_hash_from_64x64(const float a[64 * 64], veto_pdq_hash *hash, int *qualit
  */
 typedef struct luma_sink {
 	int keep_plane;     /* set by the caller before decoding */
+	int threads;        /* set by the caller: > 1 runs the filter on a
+	                     * second thread (large streamed images only) */
 	int width, height;
 	float *luma;        /* keep_plane: width*height, row-major */
-	pdq_stream *stream; /* otherwise */
+	pdq_stream *stream; /* otherwise, one of these two */
+	pdq_pipe *pipe;
 	float *row;         /* one converted row */
 	uint8_t *grey;      /* stream mode, while all grey: the raw values */
 	int all_grey;       /* so far every pixel had R = G = B */
@@ -74,6 +88,8 @@ void sink_free(luma_sink *s);
 void sink_row(luma_sink *s, int y, const uint8_t *px, int channels);
 /* After the last row. */
 void sink_finish(luma_sink *s);
+/* Streamed sinks: the decimated 64x64 plane (after sink_finish). */
+int sink_result(luma_sink *s, float a[64 * 64]);
 
 /* ------------------------------------------------------------- decoders */
 

@@ -87,9 +87,10 @@ static void luma_row(float *restrict o, const uint8_t *restrict px, int w, int c
 int sink_init(luma_sink *s, int width, int height, uint64_t max_pixels,
               const char *what, veto_error *err)
 {
-	const int keep = s->keep_plane;
+	const int keep = s->keep_plane, threads = s->threads;
 	memset(s, 0, sizeof *s);
 	s->keep_plane = keep;
+	s->threads = threads;
 	if (width <= 0 || height <= 0)
 		return veto_fail(err, VETO_ERR_CORRUPT, "%s: image has no pixels (%dx%d)",
 		                 what, width, height);
@@ -117,7 +118,12 @@ int sink_init(luma_sink *s, int width, int height, uint64_t max_pixels,
 	} else {
 		s->row = (float *)malloc((size_t)width * sizeof(float));
 		s->grey = (uint8_t *)malloc((size_t)n);
-		ok = s->row && s->grey && pdq_stream_new(&s->stream, width, height) == VETO_OK;
+		ok = s->row && s->grey;
+		/* A thread pays off only when the filter work dwarfs starting one. */
+		if (ok && threads > 1 && n >= (1u << 20))
+			ok = pdq_pipe_new(&s->pipe, width, height) == VETO_OK;
+		else if (ok)
+			ok = pdq_stream_new(&s->stream, width, height) == VETO_OK;
 	}
 	if (!ok) {
 		sink_free(s);
@@ -133,9 +139,28 @@ void sink_free(luma_sink *s)
 	free(s->row);
 	free(s->grey);
 	pdq_stream_free(s->stream);
+	pdq_pipe_free(s->pipe);
 	s->luma = s->row = NULL;
 	s->grey = NULL;
 	s->stream = NULL;
+	s->pipe = NULL;
+}
+
+/* The row target: the stream on this thread, or the pipe to a worker. */
+static float *t_row(luma_sink *s)
+{
+	return s->pipe ? pdq_pipe_row(s->pipe) : pdq_stream_row(s->stream);
+}
+
+static void t_commit(luma_sink *s)
+{
+	if (s->pipe) pdq_pipe_commit(s->pipe);
+	else pdq_stream_commit(s->stream);
+}
+
+int sink_result(luma_sink *s, float a[64 * 64])
+{
+	return s->pipe ? pdq_pipe_finish(s->pipe, a) : pdq_stream_finish(s->stream, a);
 }
 
 /* The first colour pixel is in row y: earlier rows become RGB luma. */
@@ -149,12 +174,16 @@ static void leave_grey(luma_sink *s, int y)
 			o[i] = s->grey_to_luma[(unsigned)o[i]];
 		return;
 	}
-	pdq_stream_reset(s->stream);
+	if (s->pipe)
+		pdq_pipe_reset(s->pipe);
+	else
+		pdq_stream_reset(s->stream);
 	for (int r = 0; r < y; r++) {
 		const uint8_t *g = s->grey + (size_t)r * w;
+		float *o = t_row(s);
 		for (int x = 0; x < w; x++)
-			s->row[x] = s->grey_to_luma[g[x]];
-		pdq_stream_push(s->stream, s->row);
+			o[x] = s->grey_to_luma[g[x]];
+		t_commit(s);
 	}
 	free(s->grey);
 	s->grey = NULL;
@@ -173,7 +202,7 @@ static int row_is_grey(const uint8_t *px, int w, int channels)
 void sink_row(luma_sink *s, int y, const uint8_t *px, int channels)
 {
 	const int w = s->width;
-	float *o = s->keep_plane ? s->luma + (size_t)y * w : pdq_stream_row(s->stream);
+	float *o = s->keep_plane ? s->luma + (size_t)y * w : t_row(s);
 	if (channels <= 2) {
 		/* A grey source: ImageMagick writes a grey PNM; stays grey. */
 		for (int x = 0; x < w; x++)
@@ -188,12 +217,12 @@ void sink_row(luma_sink *s, int y, const uint8_t *px, int channels)
 		if (s->all_grey) {
 			leave_grey(s, y); /* restarts the stream: fetch the slot again */
 			if (!s->keep_plane)
-				o = pdq_stream_row(s->stream);
+				o = t_row(s);
 		}
 		luma_row(o, px, w, channels);
 	}
 	if (!s->keep_plane)
-		pdq_stream_commit(s->stream);
+		t_commit(s);
 	s->rows_done = y + 1;
 }
 
