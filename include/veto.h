@@ -117,6 +117,9 @@ typedef enum veto_pdq_mode {
 	VETO_MODE_FAST = 2
 } veto_pdq_mode;
 
+/** "exact", "cli512" or "fast" ("?" for anything else). */
+const char *veto_mode_name(int mode);
+
 #define VETO_DEFAULT_MAX_PIXELS 200000000ULL   /* 200 MP: any real camera */
 #define VETO_DEFAULT_MAX_BYTES (1ULL << 30)   /* 1 GiB file */
 
@@ -153,10 +156,15 @@ typedef struct veto_image_hashes {
 	int oriented;           /* nonzero if orientation was applied */
 } veto_image_hashes;
 
-/** Hash an image held in memory. */
+/** Hash an image held in memory. Error messages call it "<buffer>". */
 int veto_hash_image_buffer(const uint8_t *data, size_t size,
                            const veto_hash_options *opts,
                            veto_image_hashes *out, veto_error *err);
+
+/** The same, with `name` (e.g. an upload's file name) in error messages. */
+int veto_hash_image_buffer_named(const uint8_t *data, size_t size, const char *name,
+                                 const veto_hash_options *opts,
+                                 veto_image_hashes *out, veto_error *err);
 
 /** Read a file (whole, bounded by max_bytes) and hash it. */
 int veto_hash_image_file(const char *path, const veto_hash_options *opts,

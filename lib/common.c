@@ -36,6 +36,16 @@ const char *veto_status_name(int code)
 	}
 }
 
+const char *veto_mode_name(int mode)
+{
+	switch (mode) {
+	case VETO_MODE_EXACT: return "exact";
+	case VETO_MODE_CLI512: return "cli512";
+	case VETO_MODE_FAST: return "fast";
+	default: return "?";
+	}
+}
+
 const char *veto_dihedral_name(int v)
 {
 	static const char *const names[VETO_DIH_COUNT] = {

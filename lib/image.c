@@ -210,16 +210,23 @@ static int hash_named(const uint8_t *data, size_t size, const veto_hash_options 
 	return rc;
 }
 
-int veto_hash_image_buffer(const uint8_t *data, size_t size,
-                           const veto_hash_options *opts,
-                           veto_image_hashes *out, veto_error *err)
+int veto_hash_image_buffer_named(const uint8_t *data, size_t size, const char *name,
+                                 const veto_hash_options *opts,
+                                 veto_image_hashes *out, veto_error *err)
 {
 	veto_hash_options o;
 	if (opts) o = *opts;
 	else veto_hash_options_init(&o);
 	if (!out || (!data && size))
 		return veto_fail(err, VETO_ERR_INVALID, "veto_hash_image_buffer: bad arguments");
-	return hash_named(data, size, &o, out, "<buffer>", err);
+	return hash_named(data, size, &o, out, name ? name : "<buffer>", err);
+}
+
+int veto_hash_image_buffer(const uint8_t *data, size_t size,
+                           const veto_hash_options *opts,
+                           veto_image_hashes *out, veto_error *err)
+{
+	return veto_hash_image_buffer_named(data, size, NULL, opts, out, err);
 }
 
 int veto_read_file(const char *path, uint64_t max_bytes, uint8_t **data,

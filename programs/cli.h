@@ -46,7 +46,6 @@ int cli_usage(const char *cmd, const char *fmt, ...) CLI_PRINTF(2, 3);
 int cli_getopt_error(const char *cmd, int c, char **argv);
 
 /* The name of a veto_pdq_mode as the CLI spells it ("exact", ...). */
-const char *cli_mode_name(int mode);
 
 /* Options that change how files are hashed, shared by hash and compare. */
 typedef struct cli_hash_flags {

@@ -127,7 +127,7 @@ static int print_json(FILE *f, const out_format *fmt, const char *path,
 	bad |= set(o, "hashed_height", json_integer(h->hashed_height));
 	bad |= set(o, "orientation", json_integer(h->orientation));
 	bad |= set(o, "oriented", json_boolean(h->oriented));
-	bad |= set(o, "mode", json_string(cli_mode_name(fmt->mode)));
+	bad |= set(o, "mode", json_string(veto_mode_name(fmt->mode)));
 	veto_pdq_to_hex(&h->pdq, hex);
 	bad |= set(o, "pdq", json_string(hex));
 	bad |= set(o, "quality", json_integer(h->quality));

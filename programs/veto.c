@@ -121,16 +121,6 @@ int cli_parse_u64(const char *s, enum cli_suffix suffix, uint64_t *out)
 	return 0;
 }
 
-const char *cli_mode_name(int mode)
-{
-	switch (mode) {
-	case VETO_MODE_EXACT: return "exact";
-	case VETO_MODE_CLI512: return "cli512";
-	case VETO_MODE_FAST: return "fast";
-	default: return "?";
-	}
-}
-
 int cli_hash_flag(const char *cmd, int c, const char *arg, cli_hash_flags *f)
 {
 	uint64_t v;
