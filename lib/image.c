@@ -41,7 +41,9 @@ const char *veto_image_sniff(const uint8_t *d, size_t n)
 	if (n >= 8 && memcmp(d, "\x89PNG\r\n\x1a\n", 8) == 0) return "png";
 	if (n >= 6 && (memcmp(d, "GIF87a", 6) == 0 || memcmp(d, "GIF89a", 6) == 0)) return "gif";
 	if (n >= 12 && memcmp(d, "RIFF", 4) == 0 && memcmp(d + 8, "WEBP", 4) == 0) return "webp";
-	if (n >= 4 && (memcmp(d, "II*\0", 4) == 0 || memcmp(d, "MM\0*", 4) == 0)) return "tiff";
+	if (n >= 4 && (memcmp(d, "II*\0", 4) == 0 || memcmp(d, "MM\0*", 4) == 0 ||
+	               memcmp(d, "II+\0", 4) == 0 || memcmp(d, "MM\0+", 4) == 0)) /* + BigTIFF */
+		return "tiff";
 	if (n >= 2 && d[0] == 'B' && d[1] == 'M') return "bmp";
 	if (n >= 3 && d[0] == 'P' && d[1] >= '1' && d[1] <= '6' &&
 	    (d[2] == ' ' || d[2] == '\n' || d[2] == '\r' || d[2] == '\t' || d[2] == '#'))

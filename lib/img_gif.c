@@ -19,16 +19,20 @@
  *     decoding after the table fills, and a stream that ends before the
  *     image is full is an error (ImageMagick refuses it as corrupt).
  * Files that declare gamma 1.0 in an "ImageMagick" application extension
- * (only ImageMagick writes them) make ImageMagick treat a colour palette as
- * linear RGB and re-encode it to sRGB on output; veto does not, and hashes
- * the palette colours as stored.
+ * (ImageMagick writes one for linear-light images) make ImageMagick take a
+ * colour palette as linear RGB: if any pixel is colour, every pixel is
+ * re-encoded to sRGB on output (its EncodePixelGamma, reproduced here);
+ * otherwise the grey values pass as they are.
  *
  * Memory: one row for a progressive (non-interlaced) image, the index
  * plane (one byte a pixel) for an interlaced one, whose rows arrive out of
- * order; both only after the pixel limit is checked. GIF sides are 16-bit.
+ * order, or for a gamma-1.0 one; both only after the pixel limit is
+ * checked. GIF sides are 16-bit.
  */
 #include "img_util.h"
 
+#include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define LZW_BITS 12
@@ -188,6 +192,47 @@ static void skip_blocks(gif_in *g, uint8_t *buf)
 		;
 }
 
+/* ImageMagick's EncodeGamma: x^(1/2.4) by a Chebyshev polynomial. */
+static double encode_gamma(double x)
+{
+	static const double coefficient[] = {
+		1.1758200232996901923, 0.16665763094889061230, -0.0083154894939042125035,
+		0.00075187976780420279038, -0.000083240178519391795367, 0.000010229209410070008679,
+		-1.3400466409860246e-06, 1.8333422241635376682e-07, -2.5878596761348859722e-08};
+	static const double powers_of_two[] = {
+		1.0, 1.3348398541700343678, 1.7817974362806785482, 2.3784142300054420538,
+		3.1748021039363991669, 4.2378523774371812394, 5.6568542494923805819,
+		7.5509945014535482244, 1.0079368399158985525e1, 1.3454342644059433809e1,
+		1.7959392772949968275e1, 2.3972913230026907883e1};
+	double term[9];
+	int exponent;
+	term[0] = 1.0;
+	term[1] = 4.0 * frexp(x, &exponent) - 3.0;
+	for (int i = 2; i < 9; i++)
+		term[i] = 2.0 * term[1] * term[i - 1] - term[i - 2];
+	double p = coefficient[0] * term[0];
+	for (int i = 1; i < 9; i++)
+		p = p + coefficient[i] * term[i];
+	div_t q = div(exponent - 1, 12);
+	if (q.rem < 0) {
+		q.quot -= 1;
+		q.rem += 12;
+	}
+	return ldexp(powers_of_two[q.rem] * p, 5 * q.quot);
+}
+
+/* ImageMagick's linear-to-sRGB step on one 8-bit palette channel. */
+static uint8_t encode_pixel_gamma8(uint8_t v8)
+{
+	const double pixel = (double)(v8 * 257u);
+	double r;
+	if (pixel <= 0.0031306684425005883 * IM_QR)
+		r = 12.92f * pixel;
+	else
+		r = IM_QR * (1.055 * encode_gamma((1.0 / IM_QR) * pixel) - 0.055);
+	return scale16to8(im_clamp(r));
+}
+
 static void expand_row(const uint8_t *idx, int w, const uint8_t *pal, uint8_t *rgb)
 {
 	for (int x = 0; x < w; x++)
@@ -222,6 +267,7 @@ int veto_decode_gif(const uint8_t *data, size_t size, const decode_params *p,
 
 	/* Find the first image descriptor, noting the transparent index. */
 	int transparent = -1, found = 0;
+	double gamma = 1.0 / 2.2; /* ImageMagick's default image gamma */
 	for (;;) {
 		int c = gin_byte(&g);
 		if (c < 0 || c == ';')
@@ -240,8 +286,19 @@ int veto_decode_gif(const uint8_t *data, size_t size, const decode_params *p,
 				if (block[0] & 1)
 					transparent = block[3];
 			} else if (c == 0xff) {
-				(void)gin_block(&g, block);
-				skip_blocks(&g, block);
+				size_t n = gin_block(&g, block);
+				int magick = n > 0 && memcmp(block, "ImageMagick", 11) == 0;
+				if (n > 0 && memcmp(block, "NETSCAPE2.0", 11) == 0)
+					magick = 0;
+				/* The rest is "gamma=<value>" for ImageMagick's own. */
+				char text[64];
+				size_t len = 0;
+				while ((n = gin_block(&g, block)) != 0)
+					for (size_t i = 0; i < n && len < sizeof text - 1; i++)
+						text[len++] = (char)block[i];
+				text[len] = '\0';
+				if (magick)
+					gamma = len > 6 ? strtod(text + 6, NULL) : 0.0;
 			} else {
 				skip_blocks(&g, block);
 			}
@@ -296,25 +353,35 @@ int veto_decode_gif(const uint8_t *data, size_t size, const decode_params *p,
 		goto done;
 	}
 
+	/* Gamma 1.0 with a colour palette: whether pixels are re-encoded
+	 * depends on whether any pixel is colour, so look at them all first. */
+	int linear = 0;
+	if (gamma == 1.0)
+		for (unsigned i = 0; i < colors; i++)
+			if (pal[3 * i] != pal[3 * i + 1] || pal[3 * i + 1] != pal[3 * i + 2])
+				linear = 1;
+	const int whole = interlaced || linear;
 	z = (lzw *)malloc(sizeof *z);
 	row = (uint8_t *)malloc((size_t)w * 4);
-	if (interlaced)
+	if (whole)
 		plane = (uint8_t *)malloc((size_t)w * (size_t)h);
-	if (!z || !row || (interlaced && !plane)) {
+	if (!z || !row || (whole && !plane)) {
 		rc = veto_fail(err, VETO_ERR_NOMEM, "%s: out of memory", p->name);
 		goto done;
 	}
 	lzw_init(z, &g, (unsigned)data_size);
-	rc = sink_init(out, w, h, p->max_pixels, p->name, err);
-	if (rc != VETO_OK)
-		goto done;
-	sink_ready = 1;
+	if (!whole) {
+		rc = sink_init(out, w, h, p->max_pixels, p->name, err);
+		if (rc != VETO_OK)
+			goto done;
+		sink_ready = 1;
+	}
 
 	/* Rows in file order; interlaced files visit rows in four passes. */
 	uint8_t *idx = row + (size_t)w * 3;
 	int pass = 0, y = 0;
 	for (int n = 0; n < h && y < h; n++) {
-		uint8_t *dst = interlaced ? plane + (size_t)y * (size_t)w : idx;
+		uint8_t *dst = whole ? plane + (size_t)y * (size_t)w : idx;
 		for (int x = 0; x < w; x++) {
 			int v = lzw_next(z);
 			if (v < 0) {
@@ -326,8 +393,10 @@ int veto_decode_gif(const uint8_t *data, size_t size, const decode_params *p,
 			dst[x] = (uint8_t)((unsigned)v < colors ? (unsigned)v : 0u);
 		}
 		if (!interlaced) {
-			expand_row(idx, w, pal, row);
-			sink_row(out, y, row, 3);
+			if (!whole) {
+				expand_row(idx, w, pal, row);
+				sink_row(out, y, row, 3);
+			}
 			y++;
 			continue;
 		}
@@ -338,7 +407,23 @@ int veto_decode_gif(const uint8_t *data, size_t size, const decode_params *p,
 			y = start[pass];
 		}
 	}
-	if (interlaced)
+	if (whole) {
+		int colour = 0;
+		for (size_t i = 0; linear && !colour && i < (size_t)w * (size_t)h; i++) {
+			const uint8_t *c = pal + 3 * plane[i];
+			colour = c[0] != c[1] || c[1] != c[2];
+		}
+		if (colour)
+			for (size_t i = 0; i < sizeof pal; i++)
+				pal[i] = encode_pixel_gamma8(pal[i]);
+		rc = sink_init(out, w, h, p->max_pixels, p->name, err);
+		if (rc != VETO_OK)
+			goto done;
+		sink_ready = 1;
+		if (colour)
+			sink_force_colour(out);
+	}
+	if (whole)
 		for (int r = 0; r < h; r++) {
 			expand_row(plane + (size_t)r * (size_t)w, w, pal, row);
 			sink_row(out, r, row, 3);

@@ -35,7 +35,7 @@ static const char *webp_status_text(VP8StatusCode s)
 	case VP8_STATUS_INVALID_PARAM: return "invalid parameter";
 	case VP8_STATUS_BITSTREAM_ERROR: return "bitstream error";
 	case VP8_STATUS_UNSUPPORTED_FEATURE: return "unsupported feature";
-	case VP8_STATUS_SUSPENDED: return "decoder suspended";
+	case VP8_STATUS_SUSPENDED: return "truncated (decoder needs more data)";
 	case VP8_STATUS_USER_ABORT: return "aborted";
 	case VP8_STATUS_NOT_ENOUGH_DATA: return "truncated (not enough data)";
 	default: return "decoder error";
