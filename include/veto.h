@@ -94,9 +94,11 @@ int veto_pdq_distance(const veto_pdq_hash *a, const veto_pdq_hash *b);
  * PDQ of a luma plane: rows x cols floats, row-major, values 0..255 (the
  * reference's 0.299 R + 0.587 G + 0.114 B in float, or grey values).
  * Images under 5 px on a side get an all-zero hash and quality 0, as in the
- * reference. If `dihedral` is not NULL it receives all eight variants
- * (dihedral[0] equals *hash). Bit-exact with the reference's
- * pdqHash256FromFloatLuma / pdqDihedralHash256esFromFloatLuma.
+ * reference. If `dihedral` is not NULL it receives all eight variants.
+ * Bit-exact with the reference's pdqHash256FromFloatLuma (hash, quality)
+ * and pdqDihedralHash256esFromFloatLuma (dihedral). dihedral[0] equals
+ * *hash except for a plane of exactly 64x64, which the reference's plain
+ * hash takes unfiltered and its dihedral function filters.
  */
 int veto_pdq_from_luma(const float *luma, int rows, int cols,
                        veto_pdq_hash *hash, int *quality,
@@ -145,6 +147,9 @@ typedef struct veto_image_hashes {
 	int quality;                            /* 0..100 */
 	int has_dihedral;
 	veto_pdq_hash dihedral[VETO_DIH_COUNT]; /* valid if has_dihedral */
+	int dihedral_quality;   /* the quality the reference's dihedral function
+	                         * reports; differs from `quality` only for
+	                         * images of exactly 64x64 pixels */
 	int has_digests;
 	uint8_t md5[16];
 	uint8_t sha256[32];

@@ -138,6 +138,17 @@ static float *squash512(const float *in, int w, int h)
 
 /* ------------------------------------------------------------- hashing --- */
 
+/* The plain hash from `a`; the dihedral ones, as the reference's dihedral
+ * function computes them, from `a_dih` (the same plane except at 64x64). */
+static void hash_planes(const float *a, const float *a_dih, veto_pdq_hash *dih,
+                        veto_image_hashes *out)
+{
+	pdq_hash_from_64x64(a, &out->pdq, &out->quality, NULL);
+	out->dihedral_quality = out->quality;
+	if (dih)
+		pdq_hash_from_64x64(a_dih, &dih[0], &out->dihedral_quality, dih);
+}
+
 static int hash_named(const uint8_t *data, size_t size, const veto_hash_options *o,
                       veto_image_hashes *out, const char *name, veto_error *err)
 {
@@ -172,14 +183,14 @@ static int hash_named(const uint8_t *data, size_t size, const veto_hash_options 
 	veto_pdq_hash *dih = o->dihedral ? out->dihedral : NULL;
 
 	if (!s.keep_plane) {
-		float a[64 * 64];
+		float a[64 * 64], a_dih[64 * 64];
 		out->hashed_width = (uint32_t)s.width;
 		out->hashed_height = (uint32_t)s.height;
-		rc = sink_result(&s, a);
+		rc = sink_result(&s, a, a_dih);
 		sink_free(&s);
 		if (rc != VETO_OK)
 			return veto_fail(err, VETO_ERR_CORRUPT, "%s: decoder delivered too few rows", name);
-		pdq_hash_from_64x64(a, &out->pdq, &out->quality, dih);
+		hash_planes(a, a_dih, dih, out);
 		out->has_dihedral = o->dihedral;
 		return VETO_OK;
 	}
@@ -206,10 +217,28 @@ static int hash_named(const uint8_t *data, size_t size, const veto_hash_options 
 	}
 	out->hashed_width = (uint32_t)w;
 	out->hashed_height = (uint32_t)h;
-	rc = veto_pdq_from_luma(plane, h, w, &out->pdq, &out->quality, dih, err);
-	out->has_dihedral = o->dihedral && rc == VETO_OK;
+	if (w < 5 || h < 5) { /* the reference: zero hash, quality 0 */
+		free(plane);
+		out->has_dihedral = o->dihedral;
+		return VETO_OK; /* *out is zeroed */
+	}
+	pdq_stream *ps;
+	rc = pdq_stream_new(&ps, w, h);
+	if (rc != VETO_OK) {
+		free(plane);
+		return veto_fail(err, rc, "%s: out of memory", name);
+	}
+	for (int y = 0; y < h; y++)
+		pdq_stream_push(ps, plane + (size_t)y * w);
 	free(plane);
-	return rc;
+	float a[64 * 64], a_dih[64 * 64];
+	rc = pdq_stream_finish(ps, a, a_dih);
+	pdq_stream_free(ps);
+	if (rc != VETO_OK)
+		return veto_fail(err, rc, "%s: internal error in the PDQ filter", name);
+	hash_planes(a, a_dih, dih, out);
+	out->has_dihedral = o->dihedral;
+	return VETO_OK;
 }
 
 int veto_hash_image_buffer_named(const uint8_t *data, size_t size, const char *name,

@@ -347,7 +347,9 @@ int veto_decode_gif(const uint8_t *data, size_t size, const decode_params *p,
 		memcpy(pal, global, sizeof pal);
 	}
 	int data_size = gin_byte(&g);
-	if (data_size < 0 || data_size > LZW_BITS) {
+	/* Codes start one bit wider than data_size and may not pass 12 bits,
+	 * so 11 is the largest size whose codes fit the 4096-entry table. */
+	if (data_size < 0 || data_size >= LZW_BITS) {
 		rc = veto_fail(err, VETO_ERR_CORRUPT, "%s: corrupt GIF: LZW code size %d",
 		               p->name, data_size);
 		goto done;

@@ -12,7 +12,8 @@
  * Errors: libjpeg reports fatal errors through error_exit, which we turn
  * into a longjmp back here. Warnings are ignored as ImageMagick ignores them
  * (real camera files often carry stray bytes) except a premature end of
- * data: a truncated file is refused rather than hashed half grey. Scan
+ * data or a marker in the middle of the scan data: a truncated file is
+ * refused rather than hashed half grey. Scan
  * counts are bounded to stop progressive-JPEG CPU bombs.
  *
  * Fast mode asks libjpeg to decode at 1/2, 1/4 or 1/8 scale (the IDCT
@@ -51,7 +52,11 @@ static void on_error_exit(j_common_ptr cinfo)
 static void on_message(j_common_ptr cinfo, int level)
 {
 	jerr_mgr *e = (jerr_mgr *)cinfo->err;
-	if (level < 0 && e->pub.msg_code == JWRN_JPEG_EOF)
+	/* Data that ends early (JWRN_JPEG_EOF) or hits a marker before the
+	 * image is complete (JWRN_HIT_MARKER, e.g. EOI in a file cut short or
+	 * whose header claims more rows than it has): libjpeg would go on and
+	 * fill the rest grey. */
+	if (level < 0 && (e->pub.msg_code == JWRN_JPEG_EOF || e->pub.msg_code == JWRN_HIT_MARKER))
 		e->truncated = 1;
 	/* never print: the library owns no output */
 }

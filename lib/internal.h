@@ -36,7 +36,10 @@ float *pdq_stream_row(pdq_stream *s);
 void pdq_stream_commit(pdq_stream *s);
 void pdq_stream_push(pdq_stream *s, const float *row);
 void pdq_stream_reset(pdq_stream *s);
-int pdq_stream_finish(pdq_stream *s, float a[64 * 64]);
+/* a: the plane the reference's plain hash uses; a_dih (may be NULL): the one
+ * its dihedral function uses. They differ only for exactly 64x64 images,
+ * which the plain hash takes unfiltered and the dihedral hashes filtered. */
+int pdq_stream_finish(pdq_stream *s, float a[64 * 64], float a_dih[64 * 64]);
 void pdq_stream_free(pdq_stream *s);
 /* The same stream run on a worker thread (pdq_pipe.c): same calls, same
  * results, the filter overlapping the decoder. */
@@ -46,10 +49,11 @@ float *pdq_pipe_row(pdq_pipe *p);
 void pdq_pipe_commit(pdq_pipe *p);
 void pdq_pipe_push(pdq_pipe *p, const float *row);
 void pdq_pipe_reset(pdq_pipe *p);
-int pdq_pipe_finish(pdq_pipe *p, float a[64 * 64]);
+int pdq_pipe_finish(pdq_pipe *p, float a[64 * 64], float a_dih[64 * 64]);
 void pdq_pipe_free(pdq_pipe *p);
 
-/* Quality, DCT, threshold and dihedral variants from the 64x64 plane. */
+/* Quality, DCT and threshold from the 64x64 plane; with `dihedral`, all
+ * eight variants (dihedral[0] is the plain hash of that plane). */
 int pdq_hash_from_64x64(const float a[64 * 64], veto_pdq_hash *hash, int *quality,
                         veto_pdq_hash dihedral[VETO_DIH_COUNT]);
 
@@ -89,7 +93,7 @@ void sink_row(luma_sink *s, int y, const uint8_t *px, int channels);
 /* After the last row. */
 void sink_finish(luma_sink *s);
 /* Streamed sinks: the decimated 64x64 plane (after sink_finish). */
-int sink_result(luma_sink *s, float a[64 * 64]);
+int sink_result(luma_sink *s, float a[64 * 64], float a_dih[64 * 64]);
 
 /* ------------------------------------------------------------- decoders */
 

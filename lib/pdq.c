@@ -175,10 +175,15 @@ int veto_pdq_from_luma(const float *luma, int rows, int cols,
 		return veto_fail(err, VETO_ERR_NOMEM, "out of memory filtering a %dx%d image", cols, rows);
 	for (int y = 0; y < rows; y++)
 		pdq_stream_push(s, luma + (size_t)y * cols);
-	float a[64 * 64];
-	int rc = pdq_stream_finish(s, a);
+	float a[64 * 64], a_dih[64 * 64];
+	int rc = pdq_stream_finish(s, a, a_dih);
 	pdq_stream_free(s);
 	if (rc != VETO_OK)
 		return veto_fail(err, rc, "internal error in the PDQ filter");
-	return pdq_hash_from_64x64(a, hash, quality, dihedral);
+	pdq_hash_from_64x64(a, hash, quality, NULL);
+	if (dihedral) {
+		int dq;
+		pdq_hash_from_64x64(a_dih, &dihedral[0], &dq, dihedral);
+	}
+	return VETO_OK;
 }

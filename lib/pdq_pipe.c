@@ -38,7 +38,7 @@ struct pdq_pipe {
 	int head, count;  /* consumer's next block, blocks handed over */
 	int cur;          /* producer's block (index), -1 if none held */
 	int abort, done, rc;
-	float a[64 * 64];
+	float a[64 * 64], a_dih[64 * 64];
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	pthread_t thread;
@@ -62,7 +62,7 @@ static void *worker(void *arg)
 			pdq_stream_push(p->stream, b->rows + (size_t)r * p->w);
 		int end = b->end, rc = VETO_OK;
 		if (end)
-			rc = pdq_stream_finish(p->stream, p->a);
+			rc = pdq_stream_finish(p->stream, p->a, p->a_dih);
 		pthread_mutex_lock(&p->mu);
 		b->n = b->reset = b->end = 0;
 		p->head = (p->head + 1) % NBLOCKS;
@@ -180,7 +180,7 @@ void pdq_pipe_reset(pdq_pipe *p)
 	b->reset = 1;   /* and the worker resets before the next ones */
 }
 
-int pdq_pipe_finish(pdq_pipe *p, float a[64 * 64])
+int pdq_pipe_finish(pdq_pipe *p, float a[64 * 64], float a_dih[64 * 64])
 {
 	block *b = acquire(p);
 	b->end = 1;
@@ -190,7 +190,10 @@ int pdq_pipe_finish(pdq_pipe *p, float a[64 * 64])
 		pthread_cond_wait(&p->cv, &p->mu);
 	int rc = p->rc;
 	pthread_mutex_unlock(&p->mu);
-	if (rc == VETO_OK)
+	if (rc == VETO_OK) {
 		memcpy(a, p->a, sizeof p->a);
+		if (a_dih)
+			memcpy(a_dih, p->a_dih, sizeof p->a_dih);
+	}
 	return rc;
 }

@@ -93,7 +93,9 @@ typedef struct colpass {
 
 struct pdq_stream {
 	int w, h;
-	int passthrough;       /* 64x64: the reference skips filtering */
+	int is64;              /* exactly 64x64: the reference's plain hash skips
+	                        * filtering (raw[] keeps the rows), but its
+	                        * dihedral hashes filter all the same */
 	int avx2;              /* which build of this file runs the stream */
 	box_plan pr;           /* the row passes' plan */
 	int ri[64], ci[64];    /* decimation rows and columns */
@@ -110,6 +112,7 @@ struct pdq_stream {
 	int next_k;            /* next decimation row index k to fill */
 	float *rowtmp;         /* w */
 	float a[64 * 64];
+	float raw[64 * 64];
 };
 
 static int decim_index(int k, int n)
@@ -343,7 +346,7 @@ STREAM_API int SFX(stream_new)(pdq_stream **out, int w, int h)
 		return VETO_ERR_NOMEM;
 	s->w = w;
 	s->h = h;
-	s->passthrough = (w == 64 && h == 64);
+	s->is64 = (w == 64 && h == 64);
 	s->pr = plan_box(w, (w + 127) / 128);
 	for (int k = 0; k < 64; k++) {
 		s->ri[k] = decim_index(k, h);
@@ -371,23 +374,23 @@ STREAM_API int SFX(stream_new)(pdq_stream **out, int w, int h)
 
 STREAM_API float *SFX(stream_row)(pdq_stream *s)
 {
-	if (s->passthrough)
-		return &s->a[s->rows_in * 64];
 	return s->rows_a + (size_t)s->n_a * s->w;
 }
 
 STREAM_API void SFX(stream_commit)(pdq_stream *s)
 {
+	if (s->is64)
+		memcpy(&s->raw[s->rows_in * 64], s->rows_a + (size_t)s->n_a * 64, 64 * sizeof(float));
 	s->rows_in++;
-	if (!s->passthrough && ++s->n_a == LANES)
+	if (++s->n_a == LANES)
 		stage_a_flush(s);
 }
 
-STREAM_API int SFX(stream_finish)(pdq_stream *s, float a[64 * 64])
+STREAM_API int SFX(stream_finish)(pdq_stream *s, float a[64 * 64], float a_dih[64 * 64])
 {
 	if (s->rows_in != s->h)
 		return VETO_ERR_INVALID;
-	if (!s->passthrough) {
+	{
 		stage_a_flush(s);
 		for (int i = 0; i < s->b.p.p4; i++) {
 			colpass_drain_one(&s->b, s->rows_c + (size_t)s->n_c * s->w);
@@ -402,7 +405,9 @@ STREAM_API int SFX(stream_finish)(pdq_stream *s, float a[64 * 64])
 		if (s->next_k != 64)
 			return VETO_ERR_INVALID; /* cannot happen: every row is emitted */
 	}
-	memcpy(a, s->a, sizeof s->a);
+	memcpy(a, s->is64 ? s->raw : s->a, sizeof s->a);
+	if (a_dih)
+		memcpy(a_dih, s->a, sizeof s->a);
 	return VETO_OK;
 }
 
@@ -421,7 +426,7 @@ void stream_free_avx2(pdq_stream *);
 int stream_new_avx2(pdq_stream **, int, int);
 float *stream_row_avx2(pdq_stream *);
 void stream_commit_avx2(pdq_stream *);
-int stream_finish_avx2(pdq_stream *, float *);
+int stream_finish_avx2(pdq_stream *, float *, float *);
 void stream_reset_avx2(pdq_stream *);
 #define USE_AVX2(s) ((s)->avx2)
 #define PICK(s, fn) (USE_AVX2(s) ? fn##_avx2 : fn##_generic)
@@ -454,11 +459,14 @@ void pdq_stream_free(pdq_stream *s)
 float *pdq_stream_row(pdq_stream *s) { return PICK(s, stream_row)(s); }
 void pdq_stream_commit(pdq_stream *s) { PICK(s, stream_commit)(s); }
 void pdq_stream_reset(pdq_stream *s) { PICK(s, stream_reset)(s); }
-int pdq_stream_finish(pdq_stream *s, float a[64 * 64]) { return PICK(s, stream_finish)(s, a); }
+int pdq_stream_finish(pdq_stream *s, float a[64 * 64], float a_dih[64 * 64])
+{
+	return PICK(s, stream_finish)(s, a, a_dih);
+}
 
 void pdq_stream_push(pdq_stream *s, const float *row)
 {
-	memcpy(pdq_stream_row(s), row, (size_t)(s->passthrough ? 64 : s->w) * sizeof(float));
+	memcpy(pdq_stream_row(s), row, (size_t)s->w * sizeof(float));
 	pdq_stream_commit(s);
 }
 #endif /* !VETO_STREAM_AVX2 */

@@ -158,9 +158,9 @@ static void t_commit(luma_sink *s)
 	else pdq_stream_commit(s->stream);
 }
 
-int sink_result(luma_sink *s, float a[64 * 64])
+int sink_result(luma_sink *s, float a[64 * 64], float a_dih[64 * 64])
 {
-	return s->pipe ? pdq_pipe_finish(s->pipe, a) : pdq_stream_finish(s->stream, a);
+	return s->pipe ? pdq_pipe_finish(s->pipe, a, a_dih) : pdq_stream_finish(s->stream, a, a_dih);
 }
 
 /* The first colour pixel is in row y: earlier rows become RGB luma. */

@@ -138,6 +138,8 @@ static int print_json(FILE *f, const out_format *fmt, const char *path,
 			bad |= set(d, veto_dihedral_name(i), json_string(hex));
 		}
 		bad |= set(o, "dihedral", d);
+		if (h->dihedral_quality != h->quality) /* only at exactly 64x64 */
+			bad |= set(o, "dihedral_quality", json_integer(h->dihedral_quality));
 	}
 	if (h->has_digests) {
 		out_hex(h->md5, sizeof h->md5, hex);
@@ -172,7 +174,7 @@ int out_hash(FILE *f, const out_format *fmt, const char *path, const veto_image_
 		fputs(hex, f);
 		fputc(',', f);
 	}
-	fprintf(f, "%d,%s\n", h->quality, path);
+	fprintf(f, "%d,%s\n", fmt->dihedral && h->has_dihedral ? h->dihedral_quality : h->quality, path);
 	return 0;
 }
 

@@ -205,6 +205,13 @@ static const gen_case cases[] = {
 	{"64x64.bmp", "-resize 64x64! -type TrueColor bmp3:", "bmp"},
 	{"64x64.jpg", "-resize 64x64! jpg:", "jpeg"},
 	{"tall-7x3000.png", "-resize 7x3000! png24:", "png"},
+	/* Grey rows first, then colour: the sink's grey-to-colour replay, on an
+	 * image large enough (>= 1 MP) for the two-thread pipe as well. */
+	{"grey-then-colour.png", "-resize 1600x1004! \\( +clone -colorspace Gray -type TrueColor "
+	 "-crop 1600x600+0+0 \\) -gravity north -compose over -composite png24:", "png"},
+	{"grey-then-colour-444.jpg", "-resize 1600x1004! \\( +clone -colorspace Gray -type TrueColor "
+	 "-crop 1600x600+0+0 \\) -gravity north -compose over -composite -sampling-factor 1x1 "
+	 "-quality 100 jpg:", "jpeg"},
 };
 
 static int run_case(const char *src, const gen_case *c)
@@ -261,6 +268,23 @@ static int run_case(const char *src, const gen_case *c)
 	      "%s: veto_pdq_from_luma differs from the oracle on ImageMagick's plane\n    veto   "
 	      "%s q=%d\n    oracle %s q=%d", c->name, want_hex, wq, oracle_hex, oq);
 	good = d == 0 && h.quality == wq && !strcmp(h.format ? h.format : "", c->format);
+
+	/* The other routes through the library must give the same bits: the
+	 * filter on a second thread, and the whole-plane path (--auto-orient
+	 * keeps the plane even when there is nothing to rotate). */
+	veto_hash_options o;
+	veto_hash_options_init(&o);
+	o.threads = 2;
+	veto_image_hashes h2;
+	rc = veto_hash_image_file(file, &o, &h2, &err);
+	CHECK(rc == VETO_OK && !memcmp(&h2.pdq, &h.pdq, sizeof h.pdq) && h2.quality == h.quality,
+	      "%s: threads = 2 gives a different hash", c->name);
+	veto_hash_options_init(&o);
+	o.auto_orient = 1;
+	rc = veto_hash_image_file(file, &o, &h2, &err);
+	if (rc == VETO_OK && h2.oriented == 0)
+		CHECK(!memcmp(&h2.pdq, &h.pdq, sizeof h.pdq) && h2.quality == h.quality,
+		      "%s: the whole-plane path gives a different hash", c->name);
 	free(ref.luma);
 	unlink(file);
 	free(file);
