@@ -81,7 +81,8 @@ static double run_ref(const char *ref, const char *path)
 	double t = now();
 	pid_t pid = fork();
 	if (pid == 0) {
-		if (!freopen("/dev/null", "w", stdout)) _exit(127);
+		if (!freopen("/dev/null", "w", stdout) || !freopen("/dev/null", "w", stderr))
+			_exit(127);
 		execl(ref, ref, path, (char *)NULL);
 		_exit(127);
 	}
