@@ -189,6 +189,119 @@ const char *veto_image_sniff(const uint8_t *data, size_t size);
 int veto_digest(const uint8_t *data, size_t size, uint8_t md5[16],
                 uint8_t sha256[32], veto_error *err);
 
+
+/* ------------------------------------------------------- the hash index */
+
+/*
+ * An exact Hamming-radius index over PDQ hashes (lib/index*.c). Every
+ * search returns exactly what a brute-force scan would: multi-index
+ * hashing (the hash cut into slices, each slice a direct-address table;
+ * by the pigeonhole principle a hash within distance r of the query agrees
+ * closely with it on at least one slice) when that is cheaper, a SIMD
+ * scan when it is not (large radii, small indexes). Adds and deletes are
+ * visible to the next search: the index is an immutable base plus a small
+ * delta and tombstones, folded together by veto_index_merge (which may run
+ * on another thread while searches go on). All functions are thread-safe:
+ * any number of searches may run concurrently with one writer.
+ */
+typedef struct veto_index veto_index;
+
+#define VETO_BANK_NONE 0xffff   /* entry belongs to no particular bank */
+
+typedef struct veto_index_entry {
+	veto_pdq_hash hash;
+	uint64_t id;          /* the caller's id; need not be unique */
+	uint8_t quality;      /* PDQ quality 0..100 (100 if unknown) */
+	uint16_t bank;        /* bank number, or VETO_BANK_NONE */
+} veto_index_entry;
+
+typedef struct veto_match {
+	uint64_t id;
+	int distance;         /* Hamming distance 0..256 */
+	int variant;          /* dihedral variant of the query that matched */
+	uint8_t quality;      /* the entry's quality */
+	uint16_t bank;
+	veto_pdq_hash hash;   /* the entry's hash */
+} veto_match;
+
+/* A growable result list, reusable across searches (saves allocations). */
+typedef struct veto_match_list {
+	veto_match *v;
+	size_t n, cap;
+} veto_match_list;
+
+void veto_match_list_free(veto_match_list *l);
+
+#define VETO_DEFAULT_MIN_QUALITY 50
+
+typedef struct veto_search_options {
+	int radius;              /* report entries at distance <= radius; 0..256 */
+	int min_quality;         /* skip entries whose quality is below this */
+	const uint16_t *banks;   /* only entries of these banks (NULL: all) */
+	size_t nbanks;
+	size_t limit;            /* at most this many results, nearest first
+	                          * (0: all of them) */
+} veto_search_options;
+
+/** Defaults: radius 31, min_quality 50, all banks, no limit. */
+void veto_search_options_init(veto_search_options *o);
+
+int veto_index_new(veto_index **out, veto_error *err);
+void veto_index_free(veto_index *idx);
+
+/** Add entries (copied). Visible to the next search. */
+int veto_index_add(veto_index *idx, const veto_index_entry *e, size_t n, veto_error *err);
+
+/** Delete every entry with one of these ids; *deleted (may be NULL) gets
+ * how many entries went. Visible to the next search. */
+int veto_index_delete(veto_index *idx, const uint64_t *ids, size_t n, size_t *deleted,
+                      veto_error *err);
+
+/**
+ * Every live entry within opts->radius of `q` (after the quality and bank
+ * filters), sorted by distance then id, into *out (cleared first). A query
+ * whose own quality is below opts->min_quality gets no matches: the
+ * reference deems such hashes unusable; pass query_quality = 100 to skip
+ * that check (e.g. for hashes of unknown quality).
+ */
+int veto_index_search(veto_index *idx, const veto_pdq_hash *q, int query_quality,
+                      const veto_search_options *opts, veto_match_list *out, veto_error *err);
+
+/** The same for the eight dihedral variants of one image in one call:
+ * each entry at most once, with the variant that came nearest. */
+int veto_index_search_dihedral(veto_index *idx, const veto_pdq_hash q[VETO_DIH_COUNT],
+                               int query_quality, const veto_search_options *opts,
+                               veto_match_list *out, veto_error *err);
+
+/** The k nearest live entries (ties broken by id), whatever their
+ * distance; opts->radius is ignored, filters apply. */
+int veto_index_knn(veto_index *idx, const veto_pdq_hash *q, size_t k,
+                   const veto_search_options *opts, veto_match_list *out, veto_error *err);
+
+/** Fold the delta and tombstones into a new base. Safe to call from a
+ * background thread: searches and writes continue meanwhile. */
+int veto_index_merge(veto_index *idx, veto_error *err);
+
+typedef struct veto_index_stats {
+	uint64_t entries;        /* live entries */
+	uint64_t base_entries;   /* in the immutable base (incl. tombstoned) */
+	uint64_t delta_entries;  /* added since the last merge */
+	uint64_t tombstones;     /* ids deleted since the last merge */
+	int slices;              /* multi-index slices of the base (0: scan only) */
+	uint64_t bytes;          /* memory held (or mapped) by the index */
+	int mapped;              /* base is an mmap of a file */
+} veto_index_stats;
+
+void veto_index_stats_get(veto_index *idx, veto_index_stats *st);
+
+/** Write the whole index (merged) to `path` crash-safely: a temporary
+ * file in the same directory, fsync, rename, fsync of the directory. */
+int veto_index_save(veto_index *idx, const char *path, veto_error *err);
+
+/** Load an index file by mmap. Every section's checksum is verified; a
+ * damaged, truncated or foreign file is refused, never half-loaded. */
+int veto_index_load(veto_index **out, const char *path, veto_error *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -16,7 +16,7 @@ PACKAGES=(
 	build-essential cmake pkg-config
 	clang libclang-rt-14-dev
 	libjpeg62-turbo-dev libpng-dev libwebp-dev libheif-dev libtiff-dev
-	libssl-dev libjansson-dev zlib1g-dev
+	libssl-dev libjansson-dev zlib1g-dev libxxhash-dev
 	libjpeg-turbo-progs imagemagick python3
 )
 OPTIONAL=(hyperfine)
