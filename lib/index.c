@@ -389,7 +389,8 @@ static int cmp_match(const void *a, const void *b)
 /* Search with the read lock held; appends to c->out. */
 static void search_locked(veto_index *x, const vidx_hash *q, int radius, collect *c)
 {
-	vidx_base_search(x->base, q, radius, on_base_hit, c);
+	if (vidx_base_search(x->base, q, radius, on_base_hit, c) != VETO_OK)
+		c->nomem = 1;
 	if (x->dn) {
 		c->from_delta = 1;
 		vidx_scan(x->dh, x->dn, q, radius, on_delta_hit, c, 0);
@@ -578,6 +579,15 @@ static int merge_now(veto_index *x, veto_error *err)
 			w++;
 		}
 	x->dn = w;
+	if (x->dcap > 4096 && x->dn < x->dcap / 4) {
+		/* the delta was folded in: give its memory back */
+		size_t cap = x->dn > 1024 ? x->dn : 1024;
+		vidx_hash *dh = (vidx_hash *)realloc(x->dh, cap * sizeof *dh);
+		if (dh) x->dh = dh;
+		vidx_dentry *dm = (vidx_dentry *)realloc(x->dm, cap * sizeof *dm);
+		if (dm) x->dm = dm;
+		if (dh && dm) x->dcap = cap;
+	}
 	rc = tomb_keep_after(&x->tombs, S);
 	x->base = nb;
 	x->base_dead = 0;

@@ -27,6 +27,8 @@
 #include "index_internal.h"
 
 #include <stdlib.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #define MIN_MIH_ENTRIES 20000      /* below this a scan is always cheaper */
 #define MAX_SLICE_BITS 26
@@ -166,6 +168,54 @@ void vidx_base_free(vidx_base *b)
 	free(b);
 }
 
+typedef struct build_job {
+	vidx_base *b;
+	uint8_t *mem;
+	const vidx_layout *l;
+	int next;                  /* next slice to build */
+	int failed;
+	pthread_mutex_t mu;
+} build_job;
+
+static void build_one_slice(build_job *job, int s)
+{
+	vidx_base *b = job->b;
+	const vidx_slice *sl = &b->slices[s];
+	const uint64_t n = b->n;
+	uint32_t *off = (uint32_t *)(void *)(job->mem + job->l->off[VIDX_SEC_FIXED + 2 * s]);
+	uint32_t *post = (uint32_t *)(void *)(job->mem + job->l->off[VIDX_SEC_FIXED + 2 * s + 1]);
+	const uint64_t nk = 1ull << sl->len;
+	memset(off, 0, (nk + 1) * 4);
+	for (uint64_t p = 0; p < n; p++)
+		off[vidx_key(&b->hashes[p], sl->start, sl->len) + 1]++;
+	for (uint64_t k = 0; k < nk; k++)
+		off[k + 1] += off[k];
+	uint32_t *f = (uint32_t *)malloc((nk + 1) * 4);
+	if (!f) {
+		pthread_mutex_lock(&job->mu);
+		job->failed = 1;
+		pthread_mutex_unlock(&job->mu);
+		return;
+	}
+	memcpy(f, off, (nk + 1) * 4);
+	for (uint64_t p = 0; p < n; p++)
+		post[f[vidx_key(&b->hashes[p], sl->start, sl->len)]++] = (uint32_t)p;
+	free(f);
+}
+
+static void *build_slices(void *arg)
+{
+	build_job *job = (build_job *)arg;
+	for (;;) {
+		pthread_mutex_lock(&job->mu);
+		int s = job->next < job->b->nslices && !job->failed ? job->next++ : -1;
+		pthread_mutex_unlock(&job->mu);
+		if (s < 0)
+			return NULL;
+		build_one_slice(job, s);
+	}
+}
+
 int vidx_base_build(vidx_base **out, uint64_t n, const vidx_hash *hashes, const uint64_t *ids,
                     const uint8_t *quality, const uint16_t *banks)
 {
@@ -181,11 +231,18 @@ int vidx_base_build(vidx_base **out, uint64_t n, const vidx_hash *hashes, const 
 		b->slices[s].len = lens[s];
 	vidx_layout l;
 	vidx_layout_compute(&l, n, b->nslices, lens);
-	uint8_t *mem = (uint8_t *)aligned_alloc(64, l.total);
+	/* 2 MB alignment so the kernel can back it with huge pages: the search
+	 * is random access over the whole block, and TLB misses cost as much
+	 * as cache misses without them. */
+	const size_t huge = 2u << 20;
+	const size_t total = l.total >= huge ? (l.total + huge - 1) / huge * huge : l.total;
+	uint8_t *mem = (uint8_t *)aligned_alloc(total >= huge ? huge : 64, total);
 	if (!mem) {
 		free(b);
 		return VETO_ERR_NOMEM;
 	}
+	if (total >= huge)
+		madvise(mem, total, MADV_HUGEPAGE);
 	b->n = n;
 	b->mem = mem;
 	b->memlen = l.total;
@@ -228,26 +285,29 @@ int vidx_base_build(vidx_base **out, uint64_t n, const vidx_hash *hashes, const 
 		B[p] = banks[i];
 	}
 	free(fill);
-	/* Other slices: postings of base positions, counting-sorted by key. */
-	for (int s = 1; s < b->nslices; s++) {
-		vidx_slice *sl = &b->slices[s];
-		uint32_t *off = (uint32_t *)(void *)(mem + l.off[VIDX_SEC_FIXED + 2 * s]);
-		uint32_t *post = (uint32_t *)(void *)(mem + l.off[VIDX_SEC_FIXED + 2 * s + 1]);
-		const uint64_t nk = 1ull << sl->len;
-		memset(off, 0, (nk + 1) * 4);
-		for (uint64_t p = 0; p < n; p++)
-			off[vidx_key(&H[p], sl->start, sl->len) + 1]++;
-		for (uint64_t k = 0; k < nk; k++)
-			off[k + 1] += off[k];
-		uint32_t *f = (uint32_t *)malloc((nk + 1) * 4);
-		if (!f) {
-			vidx_base_free(b);
-			return VETO_ERR_NOMEM;
-		}
-		memcpy(f, off, (nk + 1) * 4);
-		for (uint64_t p = 0; p < n; p++)
-			post[f[vidx_key(&H[p], sl->start, sl->len)]++] = (uint32_t)p;
-		free(f);
+	/* Other slices: postings of base positions, counting-sorted by key.
+	 * Slices are independent, so they are built on all cores. */
+	build_job job;
+	memset(&job, 0, sizeof job);
+	job.b = b;
+	job.mem = mem;
+	job.l = &l;
+	job.next = 1; /* slice 0 is the base order, done above */
+	pthread_mutex_init(&job.mu, NULL);
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	int nthreads = ncpu > 1 ? (int)(ncpu < 8 ? ncpu : 8) : 1;
+	pthread_t th[8];
+	int started = 0;
+	for (int t = 1; t < nthreads; t++)
+		if (pthread_create(&th[started], NULL, build_slices, &job) == 0)
+			started++;
+	build_slices(&job);
+	for (int t = 0; t < started; t++)
+		pthread_join(th[t], NULL);
+	pthread_mutex_destroy(&job.mu);
+	if (job.failed) {
+		vidx_base_free(b);
+		return VETO_ERR_NOMEM;
 	}
 	*out = b;
 	return VETO_OK;
@@ -255,14 +315,26 @@ int vidx_base_build(vidx_base **out, uint64_t n, const vidx_hash *hashes, const 
 
 /* ------------------------------------------------------------- search --- */
 
+/*
+ * Probing is memory-bound: each bucket costs a miss on its offsets, one on
+ * its postings and one per candidate hash, and done one after another those
+ * misses serialise. So each slice is probed in three passes over arrays of
+ * keys and candidates, prefetching one pass ahead: the offsets of every key
+ * first, then the postings of every bucket, then every candidate's hash.
+ * The CPU then has many misses in flight at once.
+ */
 typedef struct mih_query {
 	const vidx_base *b;
 	vidx_hash q;
 	int r;
-	int slice;                 /* the slice being probed */
 	int t[VIDX_MAX_SLICES];    /* per-slice radii */
 	vidx_hit_fn hit;
 	void *ctx;
+	uint32_t *keys;            /* probe keys of the current slice */
+	size_t nkeys, capkeys;
+	uint32_t *cand;            /* candidate base positions */
+	size_t ncand, capcand;
+	int nomem;
 } mih_query;
 
 static inline int slice_dist(const vidx_hash *x, const uint64_t m[4])
@@ -271,67 +343,152 @@ static inline int slice_dist(const vidx_hash *x, const uint64_t m[4])
 	       __builtin_popcountll(x->w[2] & m[2]) + __builtin_popcountll(x->w[3] & m[3]);
 }
 
-static void check_bucket(mih_query *mq, uint32_t key)
+static int grow32(uint32_t **v, size_t *cap, size_t need)
 {
-	const vidx_base *b = mq->b;
-	const vidx_slice *sl = &b->slices[mq->slice];
-	const uint32_t lo = sl->offsets[key], hi = sl->offsets[key + 1];
-	for (uint32_t p = lo; p < hi; p++) {
-		const uint64_t pos = sl->postings ? sl->postings[p] : p;
-		if (sl->postings && p + 8 < hi)
-			__builtin_prefetch(&b->hashes[sl->postings[p + 8]]);
-		const vidx_hash *h = &b->hashes[pos];
-		const int d = vidx_dist(&mq->q, h);
-		if (d > mq->r)
-			continue;
-		/* Report it only from the first slice that can see it. */
-		vidx_hash x;
-		for (int k = 0; k < 4; k++)
-			x.w[k] = h->w[k] ^ mq->q.w[k];
-		int seen = 0;
-		for (int j = 0; j < mq->slice && !seen; j++)
-			seen = mq->t[j] >= 0 && slice_dist(&x, b->slices[j].mask) <= mq->t[j];
-		if (!seen)
-			mq->hit(mq->ctx, pos, d);
-	}
+	if (need <= *cap)
+		return 1;
+	size_t c = *cap ? *cap : 1024;
+	while (c < need) c *= 2;
+	uint32_t *n = (uint32_t *)realloc(*v, c * sizeof **v);
+	if (!n)
+		return 0;
+	*v = n;
+	*cap = c;
+	return 1;
 }
 
 /* Every key within `left` more flipped bits of `key`, flipping bits at
  * positions >= from (each subset once). */
-static void probe_keys(mih_query *mq, uint32_t key, int from, int len, int left)
+static void gen_keys(mih_query *mq, uint32_t key, int from, int len, int left)
 {
-	check_bucket(mq, key);
+	if (!grow32(&mq->keys, &mq->capkeys, mq->nkeys + 1)) {
+		mq->nomem = 1;
+		return;
+	}
+	mq->keys[mq->nkeys++] = key;
 	if (!left)
 		return;
 	for (int bit = from; bit < len; bit++)
-		probe_keys(mq, key ^ (1u << bit), bit + 1, len, left - 1);
+		gen_keys(mq, key ^ (1u << bit), bit + 1, len, left - 1);
 }
 
-void vidx_base_search(const vidx_base *b, const vidx_hash *q, int radius, vidx_hit_fn hit,
-                      void *ctx)
+static inline __attribute__((always_inline)) void verify(mih_query *mq, int slice, uint64_t pos)
+{
+	const vidx_base *b = mq->b;
+	const vidx_hash *h = &b->hashes[pos];
+	const int d = vidx_dist(&mq->q, h);
+	if (d > mq->r)
+		return;
+	/* Report it only from the first slice that can see it. */
+	vidx_hash x;
+	for (int k = 0; k < 4; k++)
+		x.w[k] = h->w[k] ^ mq->q.w[k];
+	for (int j = 0; j < slice; j++)
+		if (mq->t[j] >= 0 && slice_dist(&x, b->slices[j].mask) <= mq->t[j])
+			return;
+	mq->hit(mq->ctx, pos, d);
+}
+
+#define AHEAD 16
+
+/* Built for POPCNT (every x86-64 CPU since 2008) and for the baseline,
+ * picked at load time: without it each popcount is a libgcc call. */
+#if defined(__x86_64__) && !defined(__SANITIZE_ADDRESS__)
+__attribute__((target_clones("popcnt", "default")))
+#endif
+static void probe_slice(mih_query *mq, int s)
+{
+	const vidx_base *b = mq->b;
+	const vidx_slice *sl = &b->slices[s];
+	mq->nkeys = 0;
+	gen_keys(mq, vidx_key(&mq->q, sl->start, sl->len), 0, sl->len, mq->t[s]);
+	if (mq->nomem)
+		return;
+	const uint32_t *off = sl->offsets;
+	const size_t nk = mq->nkeys;
+	for (size_t i = 0; i < nk && i < AHEAD; i++)
+		__builtin_prefetch(&off[mq->keys[i]]);
+	if (!sl->postings) {
+		/* slice 0: buckets are runs of the base itself */
+		for (size_t i = 0; i < nk; i++) {
+			if (i + AHEAD < nk)
+				__builtin_prefetch(&off[mq->keys[i + AHEAD]]);
+			const uint32_t lo = off[mq->keys[i]], hi = off[mq->keys[i] + 1];
+			for (uint32_t p = lo; p < hi; p++)
+				verify(mq, s, p);
+		}
+		return;
+	}
+	/* pass 1: bucket ranges -> candidate list (prefetching postings) */
+	mq->ncand = 0;
+	for (size_t i = 0; i < nk; i++) {
+		if (i + AHEAD < nk)
+			__builtin_prefetch(&off[mq->keys[i + AHEAD]]);
+		const uint32_t lo = off[mq->keys[i]], hi = off[mq->keys[i] + 1];
+		if (lo == hi)
+			continue;
+		__builtin_prefetch(&sl->postings[lo]);
+		/* store the range; expand after all prefetches are issued */
+		if (!grow32(&mq->cand, &mq->capcand, mq->ncand + 2)) {
+			mq->nomem = 1;
+			return;
+		}
+		mq->cand[mq->ncand++] = lo;
+		mq->cand[mq->ncand++] = hi;
+	}
+	/* pass 2: expand ranges into positions in place (from the back: the
+	 * expanded list can be longer than the list of ranges) */
+	size_t total = 0;
+	for (size_t i = 0; i < mq->ncand; i += 2)
+		total += mq->cand[i + 1] - mq->cand[i];
+	const size_t nranges = mq->ncand / 2;
+	if (!grow32(&mq->cand, &mq->capcand, mq->ncand + total)) {
+		mq->nomem = 1;
+		return;
+	}
+	uint32_t *pos = mq->cand + mq->ncand; /* after the ranges */
+	size_t np = 0;
+	for (size_t r = 0; r < nranges; r++) {
+		const uint32_t lo = mq->cand[2 * r], hi = mq->cand[2 * r + 1];
+		for (uint32_t p = lo; p < hi; p++) {
+			const uint32_t e = sl->postings[p];
+			__builtin_prefetch(&b->hashes[e]);
+			pos[np++] = e;
+		}
+	}
+	/* pass 3: verify (hashes were prefetched in order) */
+	for (size_t i = 0; i < np; i++) {
+		if (i + AHEAD < np)
+			__builtin_prefetch(&b->hashes[pos[i + AHEAD]]);
+		verify(mq, s, pos[i]);
+	}
+}
+
+int vidx_base_search(const vidx_base *b, const vidx_hash *q, int radius, vidx_hit_fn hit,
+                     void *ctx)
 {
 	if (!b->n)
-		return;
+		return VETO_OK;
 	int lens[VIDX_MAX_SLICES];
 	for (int s = 0; s < b->nslices; s++)
 		lens[s] = b->slices[s].len;
 	if (b->nslices == 0 || radius >= 256 ||
 	    mih_cost(b->n, b->nslices, lens, radius) >= NS_SCAN * (double)b->n) {
 		vidx_scan(b->hashes, b->n, q, radius, hit, ctx, 0);
-		return;
+		return VETO_OK;
 	}
 	mih_query mq;
+	memset(&mq, 0, sizeof mq);
 	mq.b = b;
 	mq.q = *q;
 	mq.r = radius;
 	mq.hit = hit;
 	mq.ctx = ctx;
 	slice_radii(b->nslices, radius, mq.t);
-	for (int s = 0; s < b->nslices; s++) {
-		if (mq.t[s] < 0)
-			continue;
-		mq.slice = s;
-		const vidx_slice *sl = &b->slices[s];
-		probe_keys(&mq, vidx_key(q, sl->start, sl->len), 0, sl->len, mq.t[s]);
-	}
+	for (int s = 0; s < b->nslices && !mq.nomem; s++)
+		if (mq.t[s] >= 0)
+			probe_slice(&mq, s);
+	free(mq.keys);
+	free(mq.cand);
+	return mq.nomem ? VETO_ERR_NOMEM : VETO_OK;
 }

@@ -113,8 +113,8 @@ void vidx_base_finish_slices(vidx_base *b);
 /* Search the base: calls `hit` for each base position within radius
  * (exactly once per position). Strategy chosen by estimated cost. */
 typedef void (*vidx_hit_fn)(void *ctx, uint64_t pos, int dist);
-void vidx_base_search(const vidx_base *b, const vidx_hash *q, int radius, vidx_hit_fn hit,
-                      void *ctx);
+int vidx_base_search(const vidx_base *b, const vidx_hash *q, int radius, vidx_hit_fn hit,
+                     void *ctx);
 
 /* Scan kernels (index_scan.c): distances of q to n hashes, calling hit for
  * those <= radius. Picks AVX-512 VPOPCNTDQ, AVX2 or scalar at run time. */
