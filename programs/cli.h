@@ -4,9 +4,11 @@
  * The CLI is a thin shell over libveto: veto.c dispatches commands and holds
  * the helpers every command needs (strict number parsing, usage errors),
  * cmd_*.c implement one command each, walk.c turns PATH arguments into an
- * ordered list of jobs, and output.c formats results and draws the progress
- * bar. Nothing here keeps global mutable state: every piece of state lives
- * in a struct owned by the command that main() called.
+ * ordered list of jobs, pool.c hashes those jobs in parallel and hands the
+ * results back in order, hashlist.c reads lists of hashes (for index and
+ * match), and output.c formats results and draws the progress bar. Nothing
+ * here keeps global mutable state: every piece of state lives in a struct
+ * owned by the command that main() called.
  */
 #ifndef VETO_CLI_H
 #define VETO_CLI_H
@@ -73,6 +75,10 @@ int cmd_hash(int argc, char **argv);
 void cmd_hash_help(FILE *f);
 int cmd_compare(int argc, char **argv);
 void cmd_compare_help(FILE *f);
+int cmd_index(int argc, char **argv);
+void cmd_index_help(FILE *f);
+int cmd_match(int argc, char **argv);
+void cmd_match_help(FILE *f);
 
 /* ------------------------------------------------------------ walk.c --- */
 
@@ -147,5 +153,122 @@ void progress_clear(progress *p);
 /* Print "veto: " MESSAGE on stderr without garbling the bar: the bar is
  * cleared first and redrawn at the next update. */
 void out_message(progress *p, const char *fmt, ...) CLI_PRINTF(2, 3);
+
+/* ------------------------------------------------------------ pool.c --- */
+
+/* Hashing a job_list in parallel with results handled in input order (the
+ * engine of `veto hash` and `veto match`). */
+
+#define CLI_MAX_JOBS 1024   /* -j limit: more threads than this only cost memory */
+
+/* The number of CPUs, at most CLI_MAX_JOBS. */
+size_t cli_default_jobs(void);
+
+/* Parse a -j argument (1..CLI_MAX_JOBS); -1 after a usage error. */
+int cli_parse_jobs(const char *cmd, const char *arg, size_t *out);
+
+/* Turn PATH arguments into jobs ('-': paths on stdin, allowed once).
+ * Returns 0, CLI_USAGE after a usage error, or CLI_FAIL after printing
+ * why the paths could not be listed. */
+int cli_walk_args(const char *cmd, const char *const *paths, size_t n, job_list *jobs);
+
+/* Fit the worker count to the number of files; with fewer files than
+ * cores, give each image a second thread (opts->threads = 2). */
+void cli_fit_workers(const job_list *jobs, size_t *nworkers, veto_hash_options *opts);
+
+typedef struct pool_result {
+	int rc;                 /* of veto_hash_image_file; VETO_OK for non-files */
+	veto_image_hashes h;
+	veto_error err;
+	void *extra;            /* pool_spec.extra_size bytes of the command's own
+	                         * per-slot state (zeroed once, reused from job to
+	                         * job: keep buffers there) */
+} pool_result;
+
+typedef struct pool_spec {
+	const job_list *jobs;
+	const veto_hash_options *opts;
+	size_t nworkers;
+	progress *bar;          /* not NULL; redrawn while waiting if enabled */
+	void *ctx;              /* passed to the callbacks */
+	size_t extra_size;
+	/* Run by a worker right after hashing a file (any rc), without locks,
+	 * e.g. to search an index; may be NULL. Must not print. */
+	void (*work)(void *ctx, const job *j, pool_result *r);
+	/* Run by the calling thread for every job, strictly in input order. */
+	void (*emit)(void *ctx, const job *j, pool_result *r);
+	/* Frees what `work` kept in an extra, once per slot at the end. */
+	void (*extra_free)(void *extra);
+} pool_spec;
+
+/* Run the jobs. Returns 0, or -1 after printing why it had to stop (out
+ * of memory, no thread, stdout not writable). */
+int pool_run(const pool_spec *spec);
+
+/* What every emit does first: print a walk error or warning, count a file
+ * that failed to hash (after printing its error) or a non-image found in a
+ * directory. Returns 1 if r holds hashes for the command to print, else 0. */
+int pool_report(progress *bar, int quiet, const job *j, const pool_result *r,
+                size_t *failures, size_t *skipped);
+
+/* "skipped N files in directories that are not images" unless quiet. */
+void pool_report_skipped(size_t skipped, int quiet);
+
+/* -------------------------------------------------------- hashlist.c --- */
+
+/* Hash lists (see hashlist.c for the accepted shapes). */
+enum hashlist_format { HASHLIST_AUTO, HASHLIST_IDS, HASHLIST_PDQ_CSV, HASHLIST_JSON };
+
+/* Ids the CLI reads or makes: 0..2^63-1, exact in any JSON reader. */
+#define HASHLIST_MAX_ID ((uint64_t)INT64_MAX)
+
+/* "auto", "ids", "pdq-csv", "json" to a hashlist_format, or -1. */
+int hashlist_format_parse(const char *s);
+const char *hashlist_format_name(int format);
+
+typedef struct hashlist_item {
+	veto_pdq_hash hash;
+	int format;          /* the shape the line was read as (not AUTO) */
+	int has_id;          /* the line gave an id */
+	uint64_t id;
+	int quality;         /* 0..100, or -1 if the line gave none */
+	const char *path;    /* pdq-csv PATH or JSON "path", else NULL; points
+	                      * into the line buffer: valid until the next line */
+} hashlist_item;
+
+/* Results of hashlist_parse_line and hashlist_next. */
+enum {
+	HASHLIST_ITEM = 1,    /* *it holds a hash */
+	HASHLIST_SKIP = 0,    /* blank or comment (parse_line only) */
+	HASHLIST_END = 0,     /* end of input (next only) */
+	HASHLIST_BAD = -1,    /* a bad line: the message says why */
+	HASHLIST_ERROR = -2   /* the input could not be read (next only) */
+};
+
+/* Parse one line of `len` bytes (a trailing "\n" or "\r\n" is allowed;
+ * line[len] must be writable: the line is NUL-terminated and may be
+ * modified). `format` is a hashlist_format. On HASHLIST_BAD, why[] gets the
+ * problem (without file and line). */
+int hashlist_parse_line(char *line, size_t len, int format, hashlist_item *it, char *why,
+                        size_t whycap);
+
+typedef struct hashlist_reader {
+	FILE *in;
+	const char *name;    /* for messages: "NAME:LINE: problem" */
+	int format;
+	uint64_t line;       /* the number of the line last read, from 1 */
+	char *buf;
+	size_t cap;
+} hashlist_reader;
+
+void hashlist_open(hashlist_reader *r, FILE *in, const char *name, int format);
+
+/* The next hash: HASHLIST_ITEM, HASHLIST_END, HASHLIST_BAD (msg gets
+ * "NAME:LINE: problem"; reading may go on) or HASHLIST_ERROR (msg says
+ * why; errno is set). Blank and comment lines are skipped. */
+int hashlist_next(hashlist_reader *r, hashlist_item *it, char *msg, size_t cap);
+
+/* Free the line buffer (the FILE is the caller's). */
+void hashlist_close(hashlist_reader *r);
 
 #endif /* VETO_CLI_H */

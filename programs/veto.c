@@ -27,6 +27,9 @@ static const command commands[] = {
 	{"hash", "print the PDQ hash of image files and directories", cmd_hash, cmd_hash_help},
 	{"compare", "compare two images or PDQ hashes (Hamming distance)", cmd_compare,
 	 cmd_compare_help},
+	{"index", "build, add to, delete from or describe a bank of hashes (.vidx)", cmd_index,
+	 cmd_index_help},
+	{"match", "match images or hash lists against a bank", cmd_match, cmd_match_help},
 };
 #define NCOMMANDS (sizeof commands / sizeof *commands)
 
