@@ -20,7 +20,7 @@ CONVERT=/usr/bin/convert
 SRC=$PDQ/bridge-mods/aaa-orig.jpg
 
 rm -rf "$OUT"
-for t in image jpeg png webp gif tiff bmp pnm heif pdq exif; do
+for t in image jpeg png webp gif tiff bmp pnm heif pdq exif index; do
 	mkdir -p "$OUT/$t"
 done
 GEN=$(mktemp -d "${TMPDIR:-/tmp}/veto-corpus-XXXXXX")
@@ -136,6 +136,16 @@ for spec in "63 63 8192" "4 4 64" "4 9 200" "127 127 4096" "99 13 3000" "159 159
 		> "$OUT/pdq/plane-$1-$2"
 done
 printf '%s' "$(cut -d, -f1 "$PDQ/expected-pdq.csv" | head -n 1)" > "$OUT/pdq/hex-hash"
+
+# 6. fuzz_index: small real bank files, made by the release build's CLI
+VETO=${VETO_BIN:-$ROOT/build-release/veto}
+if [ -x "$VETO" ]; then
+	"$VETO" index build -q -o "$OUT/index/empty.vidx"
+	head -n 40 "$PDQ/reg-test-input/haystack.txt" | "$VETO" index build -q -o "$OUT/index/small.vidx" -
+	"$VETO" index build -q --bank 3 -o "$OUT/index/csv.vidx" "$PDQ/expected-pdq.csv"
+else
+	echo "fuzz-corpus.sh: no $VETO: fuzz_index starts from no seeds" >&2
+fi
 
 for t in "$OUT"/*/; do
 	printf 'fuzz-corpus.sh: %-6s %3d seeds\n' "$(basename "$t")" "$(find "$t" -type f | wc -l)"
