@@ -225,8 +225,8 @@ int vidx_file_map(vidx_base **out, const char *path, veto_error *err)
 		lens[s] = (int)h.lens[s];
 		sum += lens[s];
 	}
-	if (h.nslices && sum != 256) {
-		rc = refuse(err, path, "slices do not cover 256 bits");
+	if (sum > 256) {
+		rc = refuse(err, path, "slices wider than 256 bits");
 		goto fail;
 	}
 	vidx_layout l;
