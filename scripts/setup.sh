@@ -18,6 +18,7 @@ PACKAGES=(
 	libjpeg62-turbo-dev libpng-dev libwebp-dev libheif-dev libtiff-dev
 	libssl-dev libjansson-dev zlib1g-dev libxxhash-dev
 	libjpeg-turbo-progs imagemagick python3
+	libfaiss-dev ffmpeg
 )
 OPTIONAL=(hyperfine)
 
