@@ -151,7 +151,7 @@ void veto_search_options_init(veto_search_options *o)
 
 static int empty_base(vidx_base **b)
 {
-	return vidx_base_build(b, 0, NULL, NULL, NULL, NULL);
+	return vidx_base_build(b, 0, NULL);
 }
 
 static int index_with_base(veto_index **out, vidx_base *base)
@@ -240,6 +240,25 @@ int veto_index_add(veto_index *x, const veto_index_entry *e, size_t n, veto_erro
 	if (!x || (!e && n))
 		return veto_fail(err, VETO_ERR_INVALID, "veto_index_add: bad arguments");
 	pthread_rwlock_wrlock(&x->lock);
+	if (n >= MERGE_MIN && x->base->n == 0 && x->dn == 0 && x->tombs.n == 0) {
+		/* Bulk load into an empty index: build the base straight from the
+		 * caller's array, with no delta and no merge (half the peak
+		 * memory). Searches wait meanwhile; there is nothing to find yet. */
+		const vidx_src src = {e[0].hash.bytes, (const uint8_t *)&e[0].id, &e[0].quality,
+		                      (const uint8_t *)&e[0].bank, sizeof *e, sizeof *e,
+		                      sizeof *e, sizeof *e};
+		vidx_base *nb;
+		int rc = vidx_base_build(&nb, n, &src);
+		if (rc == VETO_OK) {
+			vidx_base_free(x->base);
+			x->base = nb;
+			x->seq++;
+		}
+		pthread_rwlock_unlock(&x->lock);
+		return rc == VETO_OK ? VETO_OK :
+		       veto_fail(err, rc, "cannot build an index of %zu entries: %s", n,
+		                 rc == VETO_ERR_TOO_LARGE ? "too many" : "out of memory");
+	}
 	if (x->dn + n > x->dcap) {
 		size_t cap = x->dcap ? x->dcap : 1024;
 		while (cap < x->dn + n) cap *= 2;
@@ -255,12 +274,11 @@ int veto_index_add(veto_index *x, const veto_index_entry *e, size_t n, veto_erro
 	}
 	for (size_t i = 0; i < n; i++) {
 		vidx_dentry *d = &x->dm[x->dn];
-		d->h = vidx_load(&e[i].hash);
+		x->dh[x->dn] = vidx_load(&e[i].hash);
 		d->id = e[i].id;
 		d->seq = ++x->seq;
 		d->quality = e[i].quality;
 		d->bank = e[i].bank;
-		x->dh[x->dn] = d->h;
 		x->dn++;
 	}
 	maybe_merge_in_background(x);
@@ -374,7 +392,7 @@ static void on_delta_hit(void *ctx, uint64_t pos, int d)
 	const vidx_dentry *e = &c->x->dm[pos];
 	if (e->quality < c->o->min_quality || !bank_ok(c->o, e->bank))
 		return;
-	push_match(c, e->id, d, e->quality, e->bank, &e->h);
+	push_match(c, e->id, d, e->quality, e->bank, &c->x->dh[pos]);
 }
 
 static int cmp_match(const void *a, const void *b)
@@ -542,7 +560,7 @@ static int merge_now(veto_index *x, veto_error *err)
 	}
 	if (rc == VETO_OK)
 		for (size_t i = 0; i < dn; i++) {
-			s.h[s.n] = x->dm[i].h;
+			s.h[s.n] = x->dh[i];
 			s.ids[s.n] = x->dm[i].id;
 			s.q[s.n] = x->dm[i].quality;
 			s.banks[s.n] = x->dm[i].bank;
@@ -561,7 +579,9 @@ static int merge_now(veto_index *x, veto_error *err)
 			s.banks[s.n] = old->banks[p];
 			s.n++;
 		}
-		rc = vidx_base_build(&nb, s.n, s.h, s.ids, s.q, s.banks);
+		const vidx_src src = {(const uint8_t *)s.h, (const uint8_t *)s.ids, s.q,
+		                      (const uint8_t *)s.banks, 32, 8, 1, 2};
+		rc = vidx_base_build(&nb, s.n, &src);
 	}
 	free(s.h); free(s.ids); free(s.q); free(s.banks);
 	tomb_free(&tombs);

@@ -278,8 +278,23 @@ static void *build_slices(void *arg)
 	return NULL;
 }
 
-int vidx_base_build(vidx_base **out, uint64_t n, const vidx_hash *hashes, const uint64_t *ids,
-                    const uint8_t *quality, const uint16_t *banks)
+static inline vidx_hash src_hash(const vidx_src *s, uint64_t i)
+{
+	vidx_hash h;
+	memcpy(h.w, s->hash + i * s->hash_stride, 32);
+	return h;
+}
+
+static inline void src_copy(const vidx_src *s, uint64_t i, vidx_hash *H, uint64_t *I, uint8_t *Q,
+                            uint16_t *B, uint64_t p)
+{
+	memcpy(&H[p], s->hash + i * s->hash_stride, 32);
+	memcpy(&I[p], s->id + i * s->id_stride, 8);
+	Q[p] = s->q[i * s->q_stride];
+	memcpy(&B[p], s->bank + i * s->bank_stride, 2);
+}
+
+int vidx_base_build(vidx_base **out, uint64_t n, const vidx_src *src)
 {
 	*out = NULL;
 	if (n >= UINT32_MAX)
@@ -315,12 +330,8 @@ int vidx_base_build(vidx_base **out, uint64_t n, const vidx_hash *hashes, const 
 	uint16_t *B = (uint16_t *)(void *)(mem + l.off[3]);
 
 	if (b->nslices == 0) {
-		if (n) {
-			memcpy(H, hashes, n * 32);
-			memcpy(I, ids, n * 8);
-			memcpy(Q, quality, n);
-			memcpy(B, banks, n * 2);
-		}
+		for (uint64_t i = 0; i < n; i++)
+			src_copy(src, i, H, I, Q, B, i);
 		*out = b;
 		return VETO_OK;
 	}
@@ -329,8 +340,10 @@ int vidx_base_build(vidx_base **out, uint64_t n, const vidx_hash *hashes, const 
 	uint32_t *off0 = (uint32_t *)(void *)(mem + l.off[VIDX_SEC_FIXED]);
 	const uint64_t nk0 = 1ull << s0->len;
 	memset(off0, 0, (nk0 + 1) * 4);
-	for (uint64_t i = 0; i < n; i++)
-		off0[vidx_key(&hashes[i], s0->start, s0->len) + 1]++;
+	for (uint64_t i = 0; i < n; i++) {
+		const vidx_hash h = src_hash(src, i);
+		off0[vidx_key(&h, s0->start, s0->len) + 1]++;
+	}
 	for (uint64_t k = 0; k < nk0; k++)
 		off0[k + 1] += off0[k];
 	uint32_t *fill = (uint32_t *)malloc((nk0 + 1) * 4);
@@ -340,11 +353,8 @@ int vidx_base_build(vidx_base **out, uint64_t n, const vidx_hash *hashes, const 
 	}
 	memcpy(fill, off0, (nk0 + 1) * 4);
 	for (uint64_t i = 0; i < n; i++) {
-		uint32_t p = fill[vidx_key(&hashes[i], s0->start, s0->len)]++;
-		H[p] = hashes[i];
-		I[p] = ids[i];
-		Q[p] = quality[i];
-		B[p] = banks[i];
+		const vidx_hash h = src_hash(src, i);
+		src_copy(src, i, H, I, Q, B, fill[vidx_key(&h, s0->start, s0->len)]++);
 	}
 	free(fill);
 	/* Other slices: postings of base positions, counting-sorted by key.

@@ -71,9 +71,9 @@ typedef struct vidx_base {
 	int refs;                /* guarded by the index lock */
 } vidx_base;
 
-/* A delta entry: an added entry with the sequence number of its add. */
+/* A delta entry: an added entry with the sequence number of its add (its
+ * hash lives in a parallel array of hashes, which is what gets scanned). */
 typedef struct vidx_dentry {
-	vidx_hash h;
 	uint64_t id;
 	uint64_t seq;
 	uint8_t quality;
@@ -103,9 +103,14 @@ void vidx_base_attach(vidx_base *b, uint8_t *mem, const vidx_layout *l);
 
 /* Slice plan and base building (index_base.c). */
 int vidx_plan(uint64_t n, int *nslices, int lens[VIDX_MAX_SLICES]);
-/* Build a base from n entries (hashes[i], ids[i], ...); takes nothing. */
-int vidx_base_build(vidx_base **out, uint64_t n, const vidx_hash *hashes, const uint64_t *ids,
-                    const uint8_t *quality, const uint16_t *banks);
+/* Where a build reads its entries: four strided arrays, so it can read the
+ * caller's veto_index_entry array in place or packed snapshot arrays. */
+typedef struct vidx_src {
+	const uint8_t *hash, *id, *q, *bank;
+	size_t hash_stride, id_stride, q_stride, bank_stride;
+} vidx_src;
+/* Build a base from n entries read through `src` (may be NULL if n = 0). */
+int vidx_base_build(vidx_base **out, uint64_t n, const vidx_src *src);
 void vidx_base_free(vidx_base *b);
 /* Fill masks and derived fields once arrays are in place. */
 void vidx_base_finish_slices(vidx_base *b);
