@@ -616,7 +616,9 @@ void run_one(Config &c, size_t n, const std::string &distname, const RealCorpus 
 			exit(1);
 		}
 		{
-			const size_t CH = 1 << 20;
+			/* One add of everything: adding to an empty index builds the
+			 * base in place (no delta, no merge), the bulk-load path. */
+			const size_t CH = n;
 			std::vector<veto_index_entry> e(std::min(CH, n));
 			for (size_t off = 0; off < n; off += CH) {
 				size_t m = std::min(CH, n - off);
