@@ -508,6 +508,8 @@ static void probe_slice(mih_query *mq, int s)
 		mq->cand[mq->ncand++] = lo;
 		mq->cand[mq->ncand++] = hi;
 	}
+	if (!mq->ncand)
+		return; /* every probed bucket was empty */
 	/* pass 2: expand ranges into positions in place (from the back: the
 	 * expanded list can be longer than the list of ranges) */
 	size_t total = 0;
