@@ -540,6 +540,13 @@ typedef struct snap {
 static int merge_now(veto_index *x, veto_error *err)
 {
 	pthread_mutex_lock(&x->merge_mu);
+	pthread_rwlock_rdlock(&x->lock);
+	const int nothing = x->dn == 0 && x->tombs.n == 0;
+	pthread_rwlock_unlock(&x->lock);
+	if (nothing) { /* no delta, no tombstones: the base is already it */
+		pthread_mutex_unlock(&x->merge_mu);
+		return VETO_OK;
+	}
 	/* 1. snapshot under the read lock: the base can't change (merges are
 	 * serialised) and the delta/tombstones are copied. */
 	pthread_rwlock_rdlock(&x->lock);
