@@ -22,7 +22,7 @@
  * candidate checks, not its hash-map lookups.
  *
  * Memory: before building veto or faiss-mh at a given N, the peak bytes per
- * hash measured for it last in the run (until then 200 B for veto, 300 B
+ * hash measured for it last in the run (until then 175 B for veto, 300 B
  * for faiss-mh: what they took at 10M) times N is compared with MemAvailable; if it would not
  * fit, that method is skipped at that N with the reason printed, rather
  * than risking the OOM killer. At N = 100M both are skipped today:
@@ -495,7 +495,7 @@ struct Config {
 	uint64_t seed = 42;
 	bool faiss = true, mh = true, stats = false;
 	double mh_bytes_per_hash = 300;   /* peak during build; updated from */
-	double veto_bytes_per_hash = 200; /* bulk load: entries, base, sort scratch; then as measured in the run */
+	double veto_bytes_per_hash = 175; /* bulk load: entries, base, sort scratch; then as measured in the run */
 };
 
 /* ------------------------------------------------------------ one run */
