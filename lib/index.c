@@ -433,27 +433,42 @@ static void finish_list(veto_match_list *out, const veto_search_options *o)
 		out->n = o->limit;
 }
 
+/* Search each of nq query hashes (as variants 0..nq-1) under one read
+ * lock, appending to *out: the common body of the plain and dihedral
+ * searches. A query below the quality floor gets an empty list. */
+static int search_variants(veto_index *x, const veto_pdq_hash *q, int nq, int query_quality,
+                           const veto_search_options *opts, veto_search_options *o,
+                           veto_match_list *out, veto_error *err, const char *fn)
+{
+	if (opts) *o = *opts; else veto_search_options_init(o);
+	if (!x || !q || !out)
+		return veto_fail(err, VETO_ERR_INVALID, "%s: bad arguments", fn);
+	int rc = check_opts(o, err);
+	if (rc) return rc;
+	out->n = 0;
+	if (query_quality < o->min_quality)
+		return VETO_OK;
+	collect c = {x, o, out, 0, 0, 0};
+	pthread_rwlock_rdlock(&x->lock);
+	for (int v = 0; v < nq; v++) {
+		const vidx_hash qh = vidx_load(&q[v]);
+		c.variant = v;
+		search_locked(x, &qh, o->radius, &c);
+	}
+	pthread_rwlock_unlock(&x->lock);
+	if (c.nomem)
+		return veto_fail(err, VETO_ERR_NOMEM, "out of memory collecting matches");
+	return VETO_OK;
+}
+
 int veto_index_search(veto_index *x, const veto_pdq_hash *q, int query_quality,
                       const veto_search_options *opts, veto_match_list *out, veto_error *err)
 {
 	veto_search_options o;
-	if (opts) o = *opts; else veto_search_options_init(&o);
-	if (!x || !q || !out)
-		return veto_fail(err, VETO_ERR_INVALID, "veto_index_search: bad arguments");
-	int rc = check_opts(&o, err);
-	if (rc) return rc;
-	out->n = 0;
-	if (query_quality < o.min_quality)
-		return VETO_OK;
-	collect c = {x, &o, out, 0, 0, 0};
-	const vidx_hash qh = vidx_load(q);
-	pthread_rwlock_rdlock(&x->lock);
-	search_locked(x, &qh, o.radius, &c);
-	pthread_rwlock_unlock(&x->lock);
-	if (c.nomem)
-		return veto_fail(err, VETO_ERR_NOMEM, "out of memory collecting matches");
-	finish_list(out, &o);
-	return VETO_OK;
+	int rc = search_variants(x, q, 1, query_quality, opts, &o, out, err, "veto_index_search");
+	if (rc == VETO_OK)
+		finish_list(out, &o);
+	return rc;
 }
 
 static int cmp_id_dist(const void *a, const void *b)
@@ -471,24 +486,10 @@ int veto_index_search_dihedral(veto_index *x, const veto_pdq_hash q[VETO_DIH_COU
                                veto_match_list *out, veto_error *err)
 {
 	veto_search_options o;
-	if (opts) o = *opts; else veto_search_options_init(&o);
-	if (!x || !q || !out)
-		return veto_fail(err, VETO_ERR_INVALID, "veto_index_search_dihedral: bad arguments");
-	int rc = check_opts(&o, err);
-	if (rc) return rc;
-	out->n = 0;
-	if (query_quality < o.min_quality)
-		return VETO_OK;
-	collect c = {x, &o, out, 0, 0, 0};
-	pthread_rwlock_rdlock(&x->lock);
-	for (int v = 0; v < VETO_DIH_COUNT; v++) {
-		const vidx_hash qh = vidx_load(&q[v]);
-		c.variant = v;
-		search_locked(x, &qh, o.radius, &c);
-	}
-	pthread_rwlock_unlock(&x->lock);
-	if (c.nomem)
-		return veto_fail(err, VETO_ERR_NOMEM, "out of memory collecting matches");
+	int rc = search_variants(x, q, VETO_DIH_COUNT, query_quality, opts, &o, out, err,
+	                         "veto_index_search_dihedral");
+	if (rc != VETO_OK)
+		return rc;
 	/* One result per entry (same id and hash): its nearest variant. */
 	if (out->n > 1) {
 		qsort(out->v, out->n, sizeof *out->v, cmp_id_dist);
