@@ -43,6 +43,27 @@ static int heif_fail(const decode_params *p, struct heif_error e, veto_error *er
 	                 e.message ? e.message : "decoder error");
 }
 
+/* libheif 1.15 (Debian 12) aborts the process, by a failed assert in
+ * decode_image_planar, on an 'iden' (identity-derived) item whose source is
+ * missing: found by fuzz_heif. An aborting library cannot be called with
+ * hostile input, so files declaring an 'iden' item are refused up front.
+ * Cameras do not write 'iden' items; the cost is derived images only. The
+ * scan reads only whole 'infe' entries inside the buffer. */
+static int has_iden_item(const uint8_t *d, size_t n)
+{
+	for (size_t i = 4; i + 4 <= n; i++) {
+		if (memcmp(d + i, "infe", 4) != 0)
+			continue;
+		const size_t v = i + 4;            /* version byte */
+		if (v >= n)
+			break;
+		const size_t t = d[v] == 2 ? v + 8 : d[v] == 3 ? v + 10 : 0;
+		if (t && t + 4 <= n && memcmp(d + t, "iden", 4) == 0)
+			return 1;
+	}
+	return 0;
+}
+
 int veto_decode_heif(const uint8_t *data, size_t size, const decode_params *p,
                      luma_sink *out, decode_info *info, veto_error *err)
 {
@@ -55,6 +76,10 @@ int veto_decode_heif(const uint8_t *data, size_t size, const decode_params *p,
 
 	info->format = "heif";
 	info->orientation = 1;
+	if (has_iden_item(data, size))
+		return veto_fail(err, VETO_ERR_UNSUPPORTED,
+		                 "%s: HEIF with an identity-derived ('iden') item is not supported "
+		                 "(the system libheif 1.15 can abort on damaged ones)", p->name);
 	ctx = heif_context_alloc();
 	if (!ctx)
 		return veto_fail(err, VETO_ERR_NOMEM, "%s: out of memory", p->name);
