@@ -190,6 +190,176 @@ int veto_digest(const uint8_t *data, size_t size, uint8_t md5[16],
                 uint8_t sha256[32], veto_error *err);
 
 
+/* ---------------------------------------------------------------- video */
+
+/*
+ * Video signals (lib/video.c, lib/vpdq.c, lib/tmk*.c): vPDQ (one PDQ hash
+ * per sampled frame, as facebook/ThreatExchange's vpdq-hash-video computes
+ * it) and TMK+PDQF (tmk-hash-video's temporal-match-kernel features). Both
+ * are bit-compatible with the references built against Debian 12's FFmpeg
+ * 5.1. Decoding uses FFmpeg's libraries through veto's own I/O: a
+ * container can never make FFmpeg open another file or a URL.
+ */
+
+typedef struct veto_video_options {
+	double every;          /* vPDQ: seconds between hashed frames; 0 = every
+	                        * frame. Frame n is hashed when
+	                        * n % max(1, (int)(every * fps)) == 0, the
+	                        * reference's rule. Default 1.0. */
+	int size;              /* vPDQ: scale frames to size x size first (the
+	                        * reference's -s); 0 = native size. Default 0. */
+	int threads;           /* 0 = one per core */
+	uint64_t max_bytes;    /* refuse larger files; 0 = no limit for files,
+	                        * VETO_DEFAULT_MAX_BYTES for buffers */
+	uint64_t max_pixels;   /* per frame; 0 = VETO_DEFAULT_MAX_PIXELS */
+	uint64_t max_frames;   /* stop after decoding this many frames (result
+	                        * marked partial); 0 = no limit */
+	double max_seconds;    /* wall-clock budget; 0 = none; past it the
+	                        * result so far is returned marked partial */
+	int digests;           /* nonzero: MD5 and SHA-256 of the file too */
+} veto_video_options;
+
+/** Fill *opts with the defaults (every 1 s, native size, all cores). */
+void veto_video_options_init(veto_video_options *opts);
+
+typedef struct veto_vpdq_frame {
+	veto_pdq_hash pdq;
+	int quality;
+	int64_t frame;         /* reference frame number (decoder output order) */
+	float timestamp;       /* frame / fps in float, as the reference */
+} veto_vpdq_frame;
+
+typedef struct veto_video_info {
+	const char *container;  /* libavformat's short name, e.g. "mov,mp4,..." */
+	const char *codec;      /* e.g. "h264" */
+	int width, height;      /* stream size */
+	double frame_rate;      /* as the references read it */
+	double duration;        /* seconds; -1 if unknown */
+	int64_t frames_decoded; /* frames the decoder returned */
+	int rotation;           /* display-matrix rotation, degrees; not applied
+	                         * (the references ignore it) */
+	int partial;            /* 1: stopped early (damaged data, budget) */
+	char partial_reason[200];
+	int has_digests;
+	uint8_t md5[16];
+	uint8_t sha256[32];
+	uint64_t file_bytes;
+} veto_video_info;
+
+typedef struct veto_vpdq {
+	veto_video_info info;
+	size_t count;
+	veto_vpdq_frame *frames; /* sorted by frame number */
+} veto_vpdq;
+
+/** vPDQ of a video file. On success *out is set (free with veto_vpdq_free);
+ * a stream that breaks off midway still succeeds with info.partial set. */
+int veto_vpdq_hash_file(const char *path, const veto_video_options *opts,
+                        veto_vpdq **out, veto_error *err);
+/** The same from memory (`name` is used in messages). */
+int veto_vpdq_hash_buffer(const uint8_t *data, size_t size, const char *name,
+                          const veto_video_options *opts, veto_vpdq **out,
+                          veto_error *err);
+void veto_vpdq_free(veto_vpdq *v);
+
+/** 1 if the bytes look like a video container FFmpeg can read. */
+int veto_video_sniff(const uint8_t *data, size_t size);
+
+/* vPDQ matching, python-threatexchange's rule (what HMA runs): each side is
+ * de-duplicated by exact hash, then frames below `quality` dropped; a frame
+ * matches when some frame of the other side is within `distance` (<=).
+ * Percentages are of the filtered frames; 0 when a side has none left. */
+#define VETO_VPDQ_QUALITY 50
+#define VETO_VPDQ_DISTANCE 31
+#define VETO_VPDQ_MATCH_PERCENT 80.0
+
+typedef struct veto_vpdq_match {
+	double query_percent;    /* query frames with a match in the target */
+	double target_percent;   /* target frames with a match in the query */
+	size_t query_frames;     /* after de-duplication and quality filter */
+	size_t target_frames;
+} veto_vpdq_match;
+
+/** The frames the rule counts, in order: the first frame of each distinct
+ * hash (python-threatexchange's dedupe), then those with quality >=
+ * `quality`. out must hold n frames. Returns the count, or (size_t)-1 when
+ * out of memory. */
+size_t veto_vpdq_unique(const veto_vpdq_frame *f, size_t n, int quality, veto_vpdq_frame *out);
+
+int veto_vpdq_compare(const veto_vpdq_frame *q, size_t nq,
+                      const veto_vpdq_frame *t, size_t nt,
+                      int quality, int distance, veto_vpdq_match *out,
+                      veto_error *err);
+
+/* ---- TMK+PDQF (lib/tmk*.c) ---- */
+
+/*
+ * TMK+PDQF: one fixed-size signature per video (263,344 bytes as a .tmk
+ * file), byte-identical with facebook/ThreatExchange's tmk-hash-video run
+ * with Debian 12's ffmpeg 5.1. The video is resampled to 15 frames per
+ * second at 64x64 RGB exactly as that ffmpeg command does (display
+ * rotation applied, frames duplicated or dropped for a constant rate);
+ * each frame gives a float PDQ DCT feature; the signature holds their
+ * mean ("level 1") and temporal-match-kernel Fourier sums ("level 2").
+ * Two videos match when both scores are >= 0.7 (the reference's defaults).
+ * A veto_tmk is immutable once made; any number of threads may compare it.
+ */
+typedef struct veto_tmk veto_tmk;
+
+#define VETO_TMK_FILE_BYTES 263344        /* a .tmk file of the reference */
+#define VETO_TMK_LEVEL1_THRESHOLD 0.7     /* cosine of the mean features */
+#define VETO_TMK_LEVEL2_THRESHOLD 0.7     /* normalised TMK score */
+
+/** TMK+PDQF of a video file. opts (NULL: defaults) honours max_bytes,
+ * max_pixels, threads (decoder), max_frames (decoded frames) and
+ * max_seconds; `every` and `size` are vPDQ's and are ignored. A stream
+ * that stops early (damage, budget) still succeeds, with the video info's
+ * `partial` set (veto_tmk_video_info). Free *out with veto_tmk_free. */
+int veto_tmk_hash_file(const char *path, const veto_video_options *opts,
+                       veto_tmk **out, veto_error *err);
+/** The same from memory (`name` is used in messages). */
+int veto_tmk_hash_buffer(const uint8_t *data, size_t size, const char *name,
+                         const veto_video_options *opts, veto_tmk **out,
+                         veto_error *err);
+void veto_tmk_free(veto_tmk *t);
+
+/** The .tmk bytes (the reference's format) in a malloc'd buffer: free() it. */
+int veto_tmk_to_bytes(const veto_tmk *t, uint8_t **buf, size_t *len, veto_error *err);
+/** Write a .tmk file crash-safely (temporary file beside it, fsync,
+ * rename); created readable by its owner only (0600). */
+int veto_tmk_save(const veto_tmk *t, const char *path, veto_error *err);
+/** Parse .tmk bytes. Every count, size and magic is checked; a damaged,
+ * truncated or foreign file is refused (corrupt, unknown-format,
+ * unsupported or too-large), never half-read. */
+int veto_tmk_from_bytes(const uint8_t *data, size_t size, const char *name,
+                        veto_tmk **out, veto_error *err);
+int veto_tmk_load(const char *path, veto_tmk **out, veto_error *err);
+/** 1 if the bytes start like a .tmk file. */
+int veto_tmk_sniff(const uint8_t *data, size_t size);
+
+/** The reference's two scores (tmk-two-level-score): level 1 in [-1, 1],
+ * level 2 in about [0, 1] (1 for a video against itself). Both are float
+ * values as the reference computes them, widened to double; level 1 is NaN
+ * when exactly one of the videos has an all-zero mean (e.g. all black), as
+ * in the reference. Signatures with other parameters are refused
+ * (VETO_ERR_INVALID). Either output may be NULL. */
+int veto_tmk_compare(const veto_tmk *a, const veto_tmk *b, double *level1,
+                     double *level2, veto_error *err);
+/** 1 if both scores reach the default thresholds, compared in float as
+ * the reference's tools do (0 for NaN). */
+int veto_tmk_is_match(double level1, double level2);
+
+int veto_tmk_frame_count(const veto_tmk *t);        /* frames at 15 fps */
+int veto_tmk_frames_per_second(const veto_tmk *t);  /* 15 */
+int veto_tmk_feature_dimension(const veto_tmk *t);  /* 256 */
+/** The mean PDQF feature (feature_dimension floats): the level-1 vector,
+ * e.g. for a cosine index. Owned by t. */
+const float *veto_tmk_mean_feature(const veto_tmk *t);
+/** What was decoded (frames, partial, digests...); NULL for a signature
+ * loaded from a file. Owned by t. */
+const veto_video_info *veto_tmk_video_info(const veto_tmk *t);
+
+
 /* ------------------------------------------------------- the hash index */
 
 /*
@@ -277,6 +447,12 @@ int veto_index_search_dihedral(veto_index *idx, const veto_pdq_hash q[VETO_DIH_C
  * distance; opts->radius is ignored, filters apply. */
 int veto_index_knn(veto_index *idx, const veto_pdq_hash *q, size_t k,
                    const veto_search_options *opts, veto_match_list *out, veto_error *err);
+
+/** Call fn for every live entry (base then delta, under the read lock:
+ * writers wait, so keep fn short). Stops early and returns fn's value
+ * when fn returns nonzero; 0 after visiting everything. */
+int veto_index_foreach(veto_index *idx, int (*fn)(void *ctx, const veto_index_entry *e),
+                       void *ctx);
 
 /** Fold the delta and tombstones into a new base. Safe to call from a
  * background thread: searches and writes continue meanwhile. */

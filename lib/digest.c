@@ -7,6 +7,10 @@
  */
 #include "internal.h"
 
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
 #include <openssl/evp.h>
 
 static int one(const EVP_MD *md, const uint8_t *data, size_t size, uint8_t *out)
@@ -28,4 +32,53 @@ int veto_digest(const uint8_t *data, size_t size, uint8_t md5[16],
 	if (sha256 && !one(EVP_sha256(), data, size, sha256))
 		return veto_fail(err, VETO_ERR_UNSUPPORTED, "SHA-256 is not available from OpenSSL");
 	return VETO_OK;
+}
+
+/* Videos are too large to hold whole, so they are digested in chunks. */
+int veto_digest_fd(int fd, const char *name, uint8_t md5[16], uint8_t sha256[32],
+                   uint64_t *bytes, veto_error *err)
+{
+	enum { CHUNK = 1 << 20 };
+	int rc = VETO_OK;
+	EVP_MD_CTX *cm = md5 ? EVP_MD_CTX_new() : NULL;
+	EVP_MD_CTX *cs = sha256 ? EVP_MD_CTX_new() : NULL;
+	uint8_t *buf = (uint8_t *)malloc(CHUNK);
+	if (!buf || (md5 && !cm) || (sha256 && !cs)) {
+		rc = veto_fail(err, VETO_ERR_NOMEM, "%s: out of memory", name);
+		goto out;
+	}
+	if ((cm && EVP_DigestInit_ex(cm, EVP_md5(), NULL) != 1) ||
+	    (cs && EVP_DigestInit_ex(cs, EVP_sha256(), NULL) != 1)) {
+		rc = veto_fail(err, VETO_ERR_UNSUPPORTED, "MD5/SHA-256 not available from OpenSSL");
+		goto out;
+	}
+	uint64_t off = 0;
+	for (;;) {
+		ssize_t r = pread(fd, buf, CHUNK, (off_t)off);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			rc = veto_fail(err, VETO_ERR_IO, "%s: read failed (%s)", name, strerror(errno));
+			goto out;
+		}
+		if (r == 0)
+			break;
+		if (cm)
+			EVP_DigestUpdate(cm, buf, (size_t)r);
+		if (cs)
+			EVP_DigestUpdate(cs, buf, (size_t)r);
+		off += (uint64_t)r;
+	}
+	unsigned int len;
+	if (cm)
+		EVP_DigestFinal_ex(cm, md5, &len);
+	if (cs)
+		EVP_DigestFinal_ex(cs, sha256, &len);
+	if (bytes)
+		*bytes = off;
+out:
+	free(buf);
+	EVP_MD_CTX_free(cm);
+	EVP_MD_CTX_free(cs);
+	return rc;
 }

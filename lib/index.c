@@ -683,3 +683,30 @@ int veto_index_load(veto_index **out, const char *path, veto_error *err)
 	}
 	return VETO_OK;
 }
+
+int veto_index_foreach(veto_index *x, int (*fn)(void *ctx, const veto_index_entry *e),
+                       void *ctx)
+{
+	int rc = 0;
+	veto_index_entry e;
+	pthread_rwlock_rdlock(&x->lock);
+	const vidx_base *b = x->base;
+	for (uint64_t p = 0; p < b->n && !rc; p++) {
+		if (x->tombs.n && tomb_find(&x->tombs, b->ids[p], NULL))
+			continue;
+		memcpy(e.hash.bytes, b->hashes[p].w, 32);
+		e.id = b->ids[p];
+		e.quality = b->quality[p];
+		e.bank = b->banks[p];
+		rc = fn(ctx, &e);
+	}
+	for (size_t p = 0; p < x->dn && !rc; p++) {
+		memcpy(e.hash.bytes, x->dh[p].w, 32);
+		e.id = x->dm[p].id;
+		e.quality = x->dm[p].quality;
+		e.bank = x->dm[p].bank;
+		rc = fn(ctx, &e);
+	}
+	pthread_rwlock_unlock(&x->lock);
+	return rc;
+}

@@ -92,6 +92,9 @@ void sink_free(luma_sink *s);
 void sink_row(luma_sink *s, int y, const uint8_t *px, int channels);
 /* After the last row. */
 void sink_finish(luma_sink *s);
+/* One row of packed RGB24 to luma, always 0.299 R + 0.587 G + 0.114 B (no
+ * grey rule: vPDQ's frames come from swscale, not ImageMagick). */
+void sink_luma_rgb(float *o, const uint8_t *px, int w);
 /* Streamed sinks: the decimated 64x64 plane (after sink_finish). */
 int sink_result(luma_sink *s, float a[64 * 64], float a_dih[64 * 64]);
 
@@ -125,6 +128,12 @@ int veto_decode_heif(const uint8_t *, size_t, const decode_params *, luma_sink *
 /* Decode any supported format, chosen by content (not by name). */
 int veto_decode_image(const uint8_t *data, size_t size, const decode_params *p,
                       luma_sink *out, decode_info *info, veto_error *err);
+
+/* MD5 and SHA-256 of everything readable from fd (from offset 0, by
+ * pread, so the descriptor's position is untouched); either may be NULL.
+ * *bytes receives the length hashed. */
+int veto_digest_fd(int fd, const char *name, uint8_t md5[16], uint8_t sha256[32],
+                   uint64_t *bytes, veto_error *err);
 
 /* EXIF orientation from a TIFF-structured EXIF block ("II*\0"/"MM\0*"),
  * 1 if absent or unreadable. Bounds-checked; never reads past size. */

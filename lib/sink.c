@@ -84,6 +84,11 @@ static void luma_row(float *restrict o, const uint8_t *restrict px, int w, int c
 	luma_row_c(o, px, w, channels);
 }
 
+void sink_luma_rgb(float *restrict o, const uint8_t *restrict px, int w)
+{
+	luma_row(o, px, w, 3);
+}
+
 int sink_init(luma_sink *s, int width, int height, uint64_t max_pixels,
               const char *what, veto_error *err)
 {

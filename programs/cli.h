@@ -58,7 +58,10 @@ typedef struct cli_hash_flags {
 /* Long option values for cli_hash_flags (above any short option letter). */
 enum {
 	OPT_PDQ_CLI512 = 256, OPT_FAST, OPT_AUTO_ORIENT, OPT_MAX_PIXELS,
-	OPT_MAX_BYTES, OPT_FIRST_FREE
+	OPT_MAX_BYTES,
+	/* video flags (cli_video.c) */
+	OPT_EVERY, OPT_VPDQ_SIZE, OPT_NO_TMK, OPT_TMK_DIR, OPT_MAX_FRAMES, OPT_MAX_SECONDS,
+	OPT_FIRST_FREE
 };
 
 /* Handle one getopt result for the shared options. Returns 1 if it was one
@@ -154,6 +157,57 @@ void progress_clear(progress *p);
  * cleared first and redrawn at the next update. */
 void out_message(progress *p, const char *fmt, ...) CLI_PRINTF(2, 3);
 
+/* ------------------------------------------------------- cli_video.c --- */
+
+/* What a file is, by its first bytes. */
+enum cli_kind { KIND_UNKNOWN = 0, KIND_IMAGE, KIND_VIDEO, KIND_TMK, KIND_VPDQ };
+
+/* Classify `path`; VETO_OK with *kind set, or an error if it cannot be
+ * opened (err says why, naming the file). */
+int cli_sniff_file(const char *path, int *kind, veto_error *err);
+const char *cli_kind_name(int kind);
+
+/* Video options shared by hash, compare, index and match. */
+typedef struct cli_video_flags {
+	double every;          /* --every: seconds between vPDQ frames (1) */
+	int size;              /* --vpdq-size: 0 = native */
+	int tmk;               /* compute TMK+PDQF too (--no-tmk clears it) */
+	const char *tmk_dir;   /* --tmk-dir: write NAME.tmk there */
+	uint64_t max_frames;   /* --max-frames */
+	double max_seconds;    /* --max-seconds */
+} cli_video_flags;
+
+void cli_video_flags_init(cli_video_flags *f);
+/* Like cli_hash_flag, for the OPT_EVERY..OPT_MAX_SECONDS options. */
+int cli_video_flag(const char *cmd, int c, const char *arg, cli_video_flags *f);
+/* Library options from the flags (h: the shared limits, may be NULL). */
+void cli_video_options(const cli_video_flags *f, const cli_hash_flags *h, veto_video_options *o);
+
+/* A hashed video: vPDQ always, TMK+PDQF when asked for. */
+typedef struct cli_video {
+	veto_vpdq *vpdq;
+	veto_tmk *tmk;
+	char *tmk_path;        /* where the .tmk was written, or NULL */
+} cli_video;
+
+int cli_video_hash(const char *path, const cli_video_flags *f, const veto_video_options *o,
+                   cli_video *out, veto_error *err);
+void cli_video_free(cli_video *v);
+/* Read a vPDQ text file (frame,quality,hash,timestamp lines). */
+int cli_vpdq_read_text(const char *path, veto_vpdq **out, veto_error *err);
+/* The reference's vPDQ lines. */
+void cli_vpdq_print_lines(FILE *f, const veto_vpdq *v);
+/* One JSON object holding every signal of a video (NULL: out of memory). */
+struct json_t *cli_video_json(const char *path, const cli_video *v, const cli_video_flags *f);
+/* The TMK part of it: frames, fps, and the file written or the features. */
+struct json_t *cli_tmk_json(const veto_tmk *t, const char *written);
+
+/* cmd_compare_video.c: compare two videos, vPDQ text files or .tmk files
+ * (kinds from cli_sniff_file); returns the exit status. */
+int compare_videos(const char *cmd, const char *a, int kind_a, const char *b, int kind_b,
+                   const cli_video_flags *f, const veto_video_options *o, int distance,
+                   int min_quality, double match_percent, int json);
+
 /* ------------------------------------------------------------ pool.c --- */
 
 /* Hashing a job_list in parallel with results handled in input order (the
@@ -180,6 +234,8 @@ typedef struct pool_result {
 	int rc;                 /* of veto_hash_image_file; VETO_OK for non-files */
 	veto_image_hashes h;
 	veto_error err;
+	cli_video video;        /* a video (kind KIND_VIDEO): freed after emit */
+	int kind;               /* KIND_IMAGE or KIND_VIDEO when pool_spec.video */
 	void *extra;            /* pool_spec.extra_size bytes of the command's own
 	                         * per-slot state (zeroed once, reused from job to
 	                         * job: keep buffers there) */
@@ -188,6 +244,11 @@ typedef struct pool_result {
 typedef struct pool_spec {
 	const job_list *jobs;
 	const veto_hash_options *opts;
+	/* Videos: when not NULL, files whose content is a video are hashed with
+	 * cli_video_hash instead of as images (else they fail as non-images). */
+	const cli_video_flags *vflags;
+	const veto_video_options *vopts;
+	int vpdq_text;          /* also take vPDQ text files as videos */
 	size_t nworkers;
 	progress *bar;          /* not NULL; redrawn while waiting if enabled */
 	void *ctx;              /* passed to the callbacks */
@@ -213,6 +274,36 @@ int pool_report(progress *bar, int quiet, const job *j, const pool_result *r,
 
 /* "skipped N files in directories that are not images" unless quiet. */
 void pool_report_skipped(size_t skipped, int quiet);
+
+/* ----------------------------------------------------- match_video.c --- */
+
+/* How many entries each banked video (id) has, for target percentages. */
+typedef struct video_counts {
+	uint64_t *ids;   /* sorted; an id's count is the length of its run */
+	size_t n, cap;
+} video_counts;
+
+int video_counts_build(veto_index *idx, const veto_search_options *so, video_counts *c);
+void video_counts_free(video_counts *c);
+
+typedef struct video_hit {
+	uint64_t id;
+	double query_percent, target_percent;
+	size_t query_matched, target_matched, target_frames;
+} video_hit;
+
+typedef struct video_result {
+	video_hit *hits;        /* query_percent >= the threshold, best first */
+	size_t nhits, cap;
+	size_t query_frames;    /* after de-duplication and the quality floor */
+	veto_match_list m;      /* scratch */
+} video_result;
+
+/* Match video q against the bank; keep banked videos whose query_percent is
+ * at least match_percent. */
+int video_match(veto_index *idx, const veto_search_options *so, const video_counts *counts,
+                const veto_vpdq *q, double match_percent, video_result *r, veto_error *err);
+void video_result_free(video_result *r);
 
 /* -------------------------------------------------------- hashlist.c --- */
 

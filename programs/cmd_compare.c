@@ -18,9 +18,11 @@
 #include <getopt.h>
 #include <jansson.h>
 #include <string.h>
+#include <stdlib.h>
 #include <sys/stat.h>
 
-enum { OPT_THRESHOLD = OPT_FIRST_FREE, OPT_DIHEDRAL, OPT_JSON };
+enum { OPT_THRESHOLD = OPT_FIRST_FREE, OPT_DIHEDRAL, OPT_JSON, OPT_MIN_QUALITY,
+       OPT_MATCH_PERCENT };
 
 void cmd_compare_help(FILE *f)
 {
@@ -32,8 +34,23 @@ void cmd_compare_help(FILE *f)
 	        "A and B are each an image file or a PDQ hash of 64 hex digits (a file of\n"
 	        "that name, if there is one, is used as the file).\n"
 	        "\n"
+	        "Videos: A and B may each be a video file, a vPDQ text file (the output\n"
+	        "of vpdq-hash-video or 'veto hash --format vpdq') or a .tmk file. Then\n"
+	        "every signal both have is compared and reported:\n"
+	        "  vpdq.query_percent   A's frames with a frame of B within --threshold\n"
+	        "  vpdq.target_percent  B's frames with a frame of A within it\n"
+	        "  (both de-duplicated, frames below --min-quality dropped; vPDQ matches\n"
+	        "  when query_percent >= --match-percent: python-threatexchange's rule)\n"
+	        "  tmk.level1, tmk.level2  TMK+PDQF scores; match when both >= 0.7\n"
+	        "The videos match if any signal does. Video files are hashed with the\n"
+	        "options of 'veto hash' (--every, default 1 s; --vpdq-size; --no-tmk;\n"
+	        "--max-frames; --max-seconds).\n"
+	        "\n"
 	        "Options:\n"
 	        "      --threshold N   match at distance <= N, 0..256 (default %d)\n"
+	        "      --min-quality Q (videos) ignore frames below quality Q (default 50)\n"
+	        "      --match-percent P  (videos) vPDQ match when at least P%% of A's\n"
+	        "                      frames match (default 80)\n"
 	        "      --dihedral      compare all 8 rotations and flips of A with B and\n"
 	        "                      report the closest and which variant it was\n"
 	        "                      (A must be an image file)\n"
@@ -212,6 +229,14 @@ int cmd_compare(int argc, char **argv)
 		{"auto-orient", no_argument, NULL, OPT_AUTO_ORIENT},
 		{"max-pixels", required_argument, NULL, OPT_MAX_PIXELS},
 		{"max-bytes", required_argument, NULL, OPT_MAX_BYTES},
+		{"min-quality", required_argument, NULL, OPT_MIN_QUALITY},
+		{"match-percent", required_argument, NULL, OPT_MATCH_PERCENT},
+		{"every", required_argument, NULL, OPT_EVERY},
+		{"vpdq-size", required_argument, NULL, OPT_VPDQ_SIZE},
+		{"tmk-dir", required_argument, NULL, OPT_TMK_DIR},
+		{"no-tmk", no_argument, NULL, OPT_NO_TMK},
+		{"max-frames", required_argument, NULL, OPT_MAX_FRAMES},
+		{"max-seconds", required_argument, NULL, OPT_MAX_SECONDS},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -219,13 +244,18 @@ int cmd_compare(int argc, char **argv)
 	cli_hash_flags flags = {0};
 	const char *args[2];
 	int nargs = 0, dihedral = 0, json = 0;
-	uint64_t threshold = VETO_PDQ_MATCH_THRESHOLD;
+	uint64_t threshold = VETO_PDQ_MATCH_THRESHOLD, min_quality = VETO_VPDQ_QUALITY;
+	double match_percent = VETO_VPDQ_MATCH_PERCENT;
+	cli_video_flags vflags;
+	cli_video_flags_init(&vflags);
 
 	/* As in cmd_hash.c: operands are returned in place, options may follow. */
 	opterr = 0;
 	int c;
 	while ((c = getopt_long(argc, argv, "-:h", longopts, NULL)) != -1) {
 		int r = cli_hash_flag(cmd, c, optarg, &flags);
+		if (r == 0)
+			r = cli_video_flag(cmd, c, optarg, &vflags);
 		if (r < 0)
 			return CLI_USAGE;
 		if (r > 0)
@@ -242,6 +272,18 @@ int cmd_compare(int argc, char **argv)
 			break;
 		case OPT_DIHEDRAL: dihedral = 1; break;
 		case OPT_JSON: json = 1; break;
+		case OPT_MIN_QUALITY:
+			if (cli_parse_u64(optarg, SUFFIX_NONE, &min_quality) != 0 || min_quality > 100)
+				return cli_usage(cmd, "--min-quality: '%s' is not a number from 0 to 100", optarg);
+			break;
+		case OPT_MATCH_PERCENT: {
+			char *end;
+			errno = 0;
+			match_percent = strtod(optarg, &end);
+			if (errno || end == optarg || *end || !(match_percent >= 0 && match_percent <= 100))
+				return cli_usage(cmd, "--match-percent: '%s' is not a number from 0 to 100", optarg);
+			break;
+		}
 		case 'h':
 			cmd_compare_help(stdout);
 			return CLI_OK;
@@ -260,6 +302,34 @@ int cmd_compare(int argc, char **argv)
 	if (cli_hash_options(cmd, &flags, &opts) != 0)
 		return CLI_USAGE;
 	opts.digests = 0;
+
+	/* Videos (and their hash files) go their own way. */
+	int kinds[2] = {KIND_UNKNOWN, KIND_UNKNOWN};
+	for (int i = 0; i < 2; i++) {
+		struct stat st;
+		veto_error e;
+		if (stat(args[i], &st) == 0 && S_ISREG(st.st_mode) &&
+		    cli_sniff_file(args[i], &kinds[i], &e) != VETO_OK)
+			kinds[i] = KIND_UNKNOWN;
+	}
+	int videoish[2];
+	for (int i = 0; i < 2; i++)
+		videoish[i] = kinds[i] == KIND_VIDEO || kinds[i] == KIND_VPDQ || kinds[i] == KIND_TMK;
+	if (videoish[0] || videoish[1]) {
+		if (!videoish[0] || !videoish[1]) {
+			out_message(NULL, "%s is a %s and %s is not: compare videos with videos",
+			            args[videoish[0] ? 0 : 1], cli_kind_name(kinds[videoish[0] ? 0 : 1]),
+			            args[videoish[0] ? 1 : 0]);
+			return CLI_TROUBLE;
+		}
+		if (dihedral)
+			return cli_usage(cmd, "--dihedral is for images, not videos");
+		veto_video_options vopts;
+		cli_video_options(&vflags, &flags, &vopts);
+		vopts.digests = 0;
+		return compare_videos(cmd, args[0], kinds[0], args[1], kinds[1], &vflags, &vopts,
+		                      (int)threshold, (int)min_quality, match_percent, json);
+	}
 
 	operand a, b;
 	veto_hash_options aopts = opts;

@@ -17,7 +17,9 @@
 
 #define PROGRESS_MIN_FILES 20
 
-enum { OPT_JSON = OPT_FIRST_FREE, OPT_DIHEDRAL, OPT_NO_PROGRESS };
+#include <jansson.h>
+
+enum { OPT_JSON = OPT_FIRST_FREE, OPT_DIHEDRAL, OPT_NO_PROGRESS, OPT_FORMAT };
 
 void cmd_hash_help(FILE *f)
 {
@@ -27,6 +29,16 @@ void cmd_hash_help(FILE *f)
 	      "  HASH,QUALITY,PATH         (the output of pdq-photo-hasher)\n"
 	      "HASH is 64 lowercase hex digits and QUALITY 0..100; hashes of images with\n"
 	      "quality below 50 should not be used for matching.\n"
+	      "\n"
+	      "Videos (any container and codec FFmpeg reads; found by content) get vPDQ,\n"
+	      "one PDQ hash per sampled frame as vpdq-hash-video computes it, TMK+PDQF\n"
+	      "features as tmk-hash-video computes them, and MD5 and SHA-256. The text\n"
+	      "line for a video is\n"
+	      "  MD5,vpdq:N,PATH           (N: frames hashed; --json has everything)\n"
+	      "or with --format vpdq, the reference's file: one line per hashed frame,\n"
+	      "  FRAME,QUALITY,HASH,TIMESTAMP\n"
+	      "A video that breaks off midway (damaged data, or a budget below) still\n"
+	      "prints what was hashed, with a warning on stderr and \"partial\" in JSON.\n"
 	      "\n"
 	      "Each PATH is an image file, a directory, or '-' to read paths from standard\n"
 	      "input, one per line. Directories are walked recursively in byte order of\n"
@@ -42,7 +54,11 @@ void cmd_hash_help(FILE *f)
 	      "      --json          print one JSON object per line instead: path, format,\n"
 	      "                      width, height, hashed_width, hashed_height,\n"
 	      "                      orientation, oriented, mode, pdq, quality, md5, sha256,\n"
-	      "                      bytes (and dihedral with --dihedral)\n"
+	      "                      bytes (and dihedral with --dihedral); for a video:\n"
+	      "                      path, kind, container, codec, width, height, fps,\n"
+	      "                      duration, frames, rotation, partial, md5, sha256,\n"
+	      "                      bytes, every, vpdq_size, vpdq (frame, quality, pdq,\n"
+	      "                      timestamp for each hashed frame) and tmk\n"
 	      "      --dihedral      also hash the 7 rotations and flips; text lines become\n"
 	      "                      pdq-photo-hasher --pdqdih-across: the 8 hashes\n"
 	      "                      (original, rotate90, rotate180, rotate270, flipx,\n"
@@ -56,6 +72,17 @@ void cmd_hash_help(FILE *f)
 	      "                      suffixes k, M, G mean 10^3, 10^6, 10^9)\n"
 	      "      --max-bytes N   refuse larger files (default 1G; suffixes k, M, G\n"
 	      "                      mean KiB, MiB, GiB)\n"
+	      "Video options:\n"
+	      "      --every S       hash one frame every S seconds: frame n when\n"
+	      "                      n % max(1, int(S x fps)) == 0 (default 1; 0 = every\n"
+	      "                      frame), the reference's rule\n"
+	      "      --vpdq-size N   scale frames to NxN before vPDQ (the reference's -s)\n"
+	      "      --format F      text output: pdq (default) or vpdq (the reference's\n"
+	      "                      lines for each video; images still print pdq lines)\n"
+	      "      --tmk-dir DIR   write NAME.tmk files there (tmk-hash-video's format)\n"
+	      "      --no-tmk        skip TMK+PDQF (it needs a second decoding pass)\n"
+	      "      --max-frames N  stop decoding a video after N frames (partial)\n"
+	      "      --max-seconds S stop hashing a video after S seconds (partial)\n"
 	      "      --no-progress   no progress bar (it is shown only when stderr is a\n"
 	      "                      terminal and there are more than 20 files)\n"
 	      "  -q, --quiet         no progress bar and no warnings (errors still shown)\n"
@@ -70,6 +97,8 @@ void cmd_hash_help(FILE *f)
 
 typedef struct printer {
 	out_format fmt;
+	int vpdq_lines;
+	const cli_video_flags *vflags;
 	progress bar;
 	int quiet;
 	int stdout_tty;
@@ -84,6 +113,32 @@ static void emit(void *ctx, const job *j, pool_result *r)
 		return;
 	if (pr->stdout_tty)
 		progress_clear(&pr->bar);
+	if (r->kind == KIND_VIDEO) {
+		const veto_vpdq *v = r->video.vpdq;
+		if (v->info.partial && !pr->quiet)
+			out_message(&pr->bar, "warning: %s: partial result: %s", j->path,
+			            v->info.partial_reason);
+		if (pr->fmt.json) {
+			json_t *o = cli_video_json(j->path, &r->video, pr->vflags);
+			char *txt = o ? json_dumps(o, JSON_COMPACT) : NULL;
+			json_decref(o);
+			if (!txt) {
+				out_message(&pr->bar, "%s: out of memory formatting the JSON", j->path);
+				pr->failures++;
+				return;
+			}
+			fputs(txt, stdout);
+			fputc('\n', stdout);
+			free(txt);
+		} else if (pr->vpdq_lines) {
+			cli_vpdq_print_lines(stdout, v);
+		} else {
+			char md5[33];
+			out_hex(v->info.md5, 16, md5);
+			printf("%s,vpdq:%zu,%s\n", md5, v->count, j->path);
+		}
+		return;
+	}
 	if (out_hash(stdout, &pr->fmt, j->path, &r->h) != 0) {
 		out_message(&pr->bar, "%s: out of memory formatting the JSON", j->path);
 		pr->failures++;
@@ -104,12 +159,21 @@ int cmd_hash(int argc, char **argv)
 		{"max-pixels", required_argument, NULL, OPT_MAX_PIXELS},
 		{"max-bytes", required_argument, NULL, OPT_MAX_BYTES},
 		{"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
+		{"every", required_argument, NULL, OPT_EVERY},
+		{"vpdq-size", required_argument, NULL, OPT_VPDQ_SIZE},
+		{"format", required_argument, NULL, OPT_FORMAT},
+		{"tmk-dir", required_argument, NULL, OPT_TMK_DIR},
+		{"no-tmk", no_argument, NULL, OPT_NO_TMK},
+		{"max-frames", required_argument, NULL, OPT_MAX_FRAMES},
+		{"max-seconds", required_argument, NULL, OPT_MAX_SECONDS},
 		{"quiet", no_argument, NULL, 'q'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	const char *cmd = "hash";
 	cli_hash_flags flags = {0};
+	cli_video_flags vflags;
+	cli_video_flags_init(&vflags);
 	printer pr;
 	memset(&pr, 0, sizeof pr);
 	size_t nworkers = cli_default_jobs();
@@ -133,6 +197,8 @@ int cmd_hash(int argc, char **argv)
 	int c;
 	while ((c = getopt_long(argc, argv, "-:j:qh", longopts, NULL)) != -1) {
 		int r = cli_hash_flag(cmd, c, optarg, &flags);
+		if (r == 0)
+			r = cli_video_flag(cmd, c, optarg, &vflags);
 		if (r < 0)
 			goto done;
 		if (r > 0)
@@ -146,6 +212,14 @@ int cmd_hash(int argc, char **argv)
 		case OPT_JSON: pr.fmt.json = 1; break;
 		case OPT_DIHEDRAL: pr.fmt.dihedral = 1; break;
 		case OPT_NO_PROGRESS: no_progress = 1; break;
+		case OPT_FORMAT:
+			if (!strcmp(optarg, "vpdq")) {
+				pr.vpdq_lines = 1;
+			} else if (strcmp(optarg, "pdq") != 0) {
+				cli_usage(cmd, "--format: '%s' is not pdq or vpdq", optarg);
+				goto done;
+			}
+			break;
 		case 'q': pr.quiet = 1; break;
 		case 'h':
 			cmd_hash_help(stdout);
@@ -179,13 +253,23 @@ int cmd_hash(int argc, char **argv)
 		goto done;
 	}
 
+	if (pr.vpdq_lines && pr.fmt.json) {
+		cli_usage(cmd, "--format vpdq and --json cannot be used together");
+		status = CLI_USAGE;
+		goto done;
+	}
 	cli_fit_workers(&jobs, &nworkers, &opts);
+	veto_video_options vopts;
+	cli_video_options(&vflags, &flags, &vopts);
+	/* Cores are shared between the files hashed at once. */
+	vopts.threads = (int)((cli_default_jobs() + nworkers - 1) / nworkers);
+	pr.vflags = &vflags;
 	pr.stdout_tty = isatty(STDOUT_FILENO);
 	progress_init(&pr.bar, !no_progress && !pr.quiet && isatty(STDERR_FILENO) &&
 	                       jobs.n > PROGRESS_MIN_FILES, jobs.n);
 
 	pool_spec spec = {.jobs = &jobs, .opts = &opts, .nworkers = nworkers, .bar = &pr.bar,
-	                  .ctx = &pr, .emit = emit};
+	                  .ctx = &pr, .emit = emit, .vflags = &vflags, .vopts = &vopts};
 	status = pool_run(&spec) == 0 ? CLI_OK : CLI_FAIL;
 	pool_report_skipped(pr.skipped, pr.quiet);
 	if (status == CLI_OK && pr.failures)

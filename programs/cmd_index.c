@@ -34,7 +34,8 @@
 
 #define MAX_BAD_SHOWN 100   /* bad lines printed before just counting them */
 
-enum { OPT_FORMAT = OPT_FIRST_FREE, OPT_BANK, OPT_QUALITY, OPT_ID_BASE, OPT_JSON, OPT_IDS };
+enum { OPT_FORMAT = OPT_FIRST_FREE, OPT_BANK, OPT_QUALITY, OPT_ID_BASE, OPT_JSON, OPT_IDS,
+       OPT_VIDEOS };
 
 void cmd_index_help(FILE *f)
 {
@@ -56,6 +57,14 @@ void cmd_index_help(FILE *f)
 	        "          delta_entries, tombstones, slices, bytes (memory), mapped,\n"
 	        "          file_bytes\n"
 	        "A LIST (or FILE) of '-' is standard input.\n"
+	        "\n"
+	        "Videos: with --videos (build, add) the arguments are video files or vPDQ\n"
+	        "text files instead of hash lists. Each video's vPDQ frames (sampled with\n"
+	        "--every S, default 1 s; --vpdq-size N; --max-frames; --max-seconds),\n"
+	        "de-duplicated, become entries that share the video's id: --id-base plus\n"
+	        "the video's position among the arguments (add needs --id-base). 'ID,PATH'\n"
+	        "is printed on stdout for each video. 'veto match' then reports, for a\n"
+	        "video query, the vPDQ percentages against each banked video.\n"
 	        "\n"
 	        "Hash lists have one hash per line, in one of three shapes:\n"
 	        "  HASH[,ID[,...]]     ids: e.g. ThreatExchange's haystack.txt; any fields\n"
@@ -109,6 +118,9 @@ typedef struct list_opts {
 	uint64_t id_base;
 	int id_base_given;
 	int need_ids;        /* add: lines without an ID need --id-base */
+	int videos;          /* --videos: the LISTs are videos / vPDQ files */
+	const cli_video_flags *vflags;
+	const veto_video_options *vopts;
 } list_opts;
 
 typedef struct entries {
@@ -230,6 +242,93 @@ static int read_lists(char **names, size_t n, const list_opts *o, entries *out)
 		lines_before += r.line;
 		hashlist_close(&r);
 		close_list(f);
+	}
+	if (out->bad > MAX_BAD_SHOWN)
+		out_message(NULL, "... and %zu more bad lines", out->bad - MAX_BAD_SHOWN);
+	return 0;
+}
+
+/* --videos: each argument is a video file or a vPDQ text file; its frames
+ * (de-duplicated by exact hash, as the vPDQ match rule counts them) become
+ * entries that all carry the video's id: --id-base plus its position among
+ * the arguments. "ID,PATH" goes to stdout so the caller can keep the map. */
+static int read_videos(char **names, size_t n, const list_opts *o, entries *out)
+{
+	if (o->need_ids && !o->id_base_given) {
+		bad_line(out, "'veto index add --videos' needs --id-base N: each video's id is N "
+		         "plus its position among the arguments");
+		return 0;
+	}
+	for (size_t i = 0; i < n; i++) {
+		veto_error err;
+		memset(&err, 0, sizeof err);
+		int kind = KIND_UNKNOWN;
+		if (cli_sniff_file(names[i], &kind, &err) != VETO_OK) {
+			bad_line(out, "%s", err.message);
+			continue;
+		}
+		veto_vpdq *v = NULL;
+		int rc;
+		if (kind == KIND_VIDEO) {
+			cli_video cv;
+			cli_video_flags f = *o->vflags;
+			f.tmk = 0;
+			f.tmk_dir = NULL;
+			rc = cli_video_hash(names[i], &f, o->vopts, &cv, &err);
+			if (!rc) {
+				v = cv.vpdq;
+				cv.vpdq = NULL;
+				if (v->info.partial)
+					out_message(NULL, "warning: %s: partial result: %s", names[i],
+					            v->info.partial_reason);
+			}
+			cli_video_free(&cv);
+		} else if (kind == KIND_VPDQ) {
+			rc = cli_vpdq_read_text(names[i], &v, &err);
+		} else {
+			bad_line(out, "%s: not a video or a vPDQ text file (it is %s)", names[i],
+			         kind == KIND_UNKNOWN ? "not a format veto reads" : cli_kind_name(kind));
+			continue;
+		}
+		if (rc) {
+			bad_line(out, "%s", err.message);
+			continue;
+		}
+		if (o->id_base > HASHLIST_MAX_ID - i) {
+			bad_line(out, "%s: its id, --id-base %llu + %zu, is over %llu", names[i],
+			         (unsigned long long)o->id_base, i, (unsigned long long)HASHLIST_MAX_ID);
+			veto_vpdq_free(v);
+			continue;
+		}
+		const uint64_t id = o->id_base + i;
+		/* The first frame of each distinct hash, whatever its quality:
+		 * searches skip low-quality entries, which is the rule's order
+		 * (de-duplicate, then drop low quality). */
+		size_t nu = veto_vpdq_unique(v->frames, v->count, 0, v->frames);
+		if (nu == (size_t)-1) {
+			veto_vpdq_free(v);
+			return -1;
+		}
+		v->count = nu;
+		size_t added = 0;
+		for (size_t k = 0; k < v->count; k++) {
+			veto_index_entry e;
+			memset(&e, 0, sizeof e);
+			e.hash = v->frames[k].pdq;
+			e.id = id;
+			e.bank = o->bank;
+			e.quality = (uint8_t)v->frames[k].quality;
+			if (e.quality < VETO_DEFAULT_MIN_QUALITY)
+				out->low_quality++;
+			if (push_entry(out, &e) != 0) {
+				veto_vpdq_free(v);
+				return -1;
+			}
+			added++;
+		}
+		veto_vpdq_free(v);
+		printf("%llu,%s\n", (unsigned long long)id, names[i]);
+		(void)added;
 	}
 	if (out->bad > MAX_BAD_SHOWN)
 		out_message(NULL, "... and %zu more bad lines", out->bad - MAX_BAD_SHOWN);
@@ -363,7 +462,7 @@ static int build_or_add(int adding, const char *bank_path, char **lists,
 		if (load_bank(bank_path, &idx) != 0)
 			return CLI_TROUBLE;
 	}
-	if (read_lists(lists, nlists, lo, &e) != 0) {
+	if ((lo->videos ? read_videos(lists, nlists, lo, &e) : read_lists(lists, nlists, lo, &e)) != 0) {
 		out_message(NULL, "out of memory reading the hash lists");
 		goto done;
 	}
@@ -586,6 +685,11 @@ int cmd_index(int argc, char **argv)
 		{"quality", required_argument, NULL, OPT_QUALITY},
 		{"id-base", required_argument, NULL, OPT_ID_BASE},
 		{"ids", required_argument, NULL, OPT_IDS},
+		{"videos", no_argument, NULL, OPT_VIDEOS},
+		{"every", required_argument, NULL, OPT_EVERY},
+		{"vpdq-size", required_argument, NULL, OPT_VPDQ_SIZE},
+		{"max-frames", required_argument, NULL, OPT_MAX_FRAMES},
+		{"max-seconds", required_argument, NULL, OPT_MAX_SECONDS},
 		{"json", no_argument, NULL, OPT_JSON},
 		{"quiet", no_argument, NULL, 'q'},
 		{"help", no_argument, NULL, 'h'},
@@ -613,7 +717,11 @@ int cmd_index(int argc, char **argv)
 	}
 	argc--, argv++; /* getopt sees the subcommand as argv[0] */
 
-	list_opts lo = {HASHLIST_AUTO, VETO_BANK_NONE, 100, 0, 0, sub == SUB_ADD};
+	list_opts lo = {HASHLIST_AUTO, VETO_BANK_NONE, 100, 0, 0, sub == SUB_ADD, 0, NULL, NULL};
+	cli_video_flags vflags;
+	cli_video_flags_init(&vflags);
+	vflags.tmk = 0;
+	veto_video_options vopts;
 	const char *output = NULL, *ids_file = NULL;
 	int json = 0, quiet = 0;
 	char **args = calloc((size_t)argc, sizeof *args);
@@ -630,15 +738,23 @@ int cmd_index(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "-:o:qh", longopts, NULL)) != -1) {
 		uint64_t v;
 		/* Options that only make sense for some subcommands. */
-		int list_opt = c == OPT_FORMAT || c == OPT_BANK || c == OPT_QUALITY || c == OPT_ID_BASE;
+		int list_opt = c == OPT_FORMAT || c == OPT_BANK || c == OPT_QUALITY || c == OPT_ID_BASE ||
+		               c == OPT_VIDEOS || c == OPT_EVERY || c == OPT_VPDQ_SIZE ||
+		               c == OPT_MAX_FRAMES || c == OPT_MAX_SECONDS;
 		if ((c == 'o' && sub != SUB_BUILD) || (list_opt && sub != SUB_BUILD && sub != SUB_ADD) ||
 		    (c == OPT_IDS && sub != SUB_DELETE) || (c == 'q' && sub == SUB_INFO)) {
 			cli_usage(cmd, "index %s: no option '%s'", subname, argv[optind - 1]);
 			goto done;
 		}
+		int vr = cli_video_flag(cmd, c, optarg, &vflags);
+		if (vr < 0)
+			goto done;
+		if (vr > 0)
+			continue;
 		switch (c) {
 		case 1: args[nargs++] = optarg; break;
 		case 'o': output = optarg; break;
+		case OPT_VIDEOS: lo.videos = 1; break;
 		case OPT_FORMAT:
 			if ((lo.format = hashlist_format_parse(optarg)) < 0) {
 				cli_usage(cmd, "--format: '%s' is not auto, ids, pdq-csv or json", optarg);
@@ -683,6 +799,10 @@ int cmd_index(int argc, char **argv)
 	}
 	while (optind < argc) /* after "--" */
 		args[nargs++] = argv[optind++];
+	cli_video_options(&vflags, NULL, &vopts);
+	vopts.digests = 0;
+	lo.vflags = &vflags;
+	lo.vopts = &vopts;
 
 	switch (sub) {
 	case SUB_BUILD:

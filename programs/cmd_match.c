@@ -25,6 +25,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -34,7 +35,7 @@
 
 enum {
 	OPT_INDEX = OPT_FIRST_FREE, OPT_RADIUS, OPT_DIHEDRAL, OPT_MIN_QUALITY, OPT_BANK,
-	OPT_LIMIT, OPT_JSON, OPT_HASHES, OPT_FORMAT, OPT_NO_PROGRESS
+	OPT_LIMIT, OPT_JSON, OPT_HASHES, OPT_FORMAT, OPT_NO_PROGRESS, OPT_MATCH_PERCENT
 };
 
 void cmd_match_help(FILE *f)
@@ -82,6 +83,19 @@ void cmd_match_help(FILE *f)
 	        "      --pdq-cli512, --fast, --auto-orient, --max-pixels N, --max-bytes N\n"
 	        "                       how images are hashed, as in 'veto hash'\n"
 	        "      --no-progress    no progress bar\n"
+	        "\n"
+	        "Videos: a PATH whose content is a video is hashed with vPDQ (--every S,\n"
+	        "default 1 s; --vpdq-size N; --max-frames N; --max-seconds S), and a vPDQ\n"
+	        "text file (what 'veto hash --format vpdq' writes) is read; either is matched\n"
+	        "against the banked videos ('veto index build --videos'): one line per\n"
+	        "banked video whose query percentage is at least --match-percent P\n"
+	        "(default 80), best first:\n"
+	        "  ID,QUERY_PERCENT,TARGET_PERCENT,QUERY\n"
+	        "with the percentages of 'veto compare' (frames de-duplicated, those below\n"
+	        "--min-quality dropped, a frame matching within --radius). JSON: {\"path\",\n"
+	        "\"kind\":\"video\",\"frames\",\"vpdq_frames\",\"query_frames\",\"partial\",\n"
+	        "\"matches\":[{\"id\",\"query_percent\",\"target_percent\",\"query_matched\",\n"
+	        "\"target_matched\",\"target_frames\"}]}.\n"
 	        "  -q, --quiet          no progress bar, warnings or quality notes\n"
 	        "  -h, --help           show this help\n"
 	        "\n"
@@ -105,6 +119,11 @@ typedef struct matcher {
 	size_t failures;      /* unhashable files, bad lines, search errors */
 	size_t skipped;       /* non-images found in directories */
 	size_t matched;       /* queries with at least one match */
+	/* videos */
+	double match_percent;
+	pthread_mutex_t counts_mu;
+	int counts_state;     /* 0 not built, 1 built, -1 failed */
+	video_counts counts;
 } matcher;
 
 /* A pool slot's search result (pool_result.extra). */
@@ -113,6 +132,7 @@ typedef struct search_slot {
 	veto_error err;
 	int low_quality;      /* below min_quality: not searched */
 	veto_match_list m;
+	video_result vr;      /* video queries */
 } search_slot;
 
 /* One query, as the printers see it. */
@@ -216,6 +236,57 @@ static int print_query(matcher *mt, const query *q)
 	return 0;
 }
 
+/* One video query: text lines ID,QUERY_PERCENT,TARGET_PERCENT,QUERY for
+ * each banked video at or over --match-percent, or one JSON object. */
+static int print_video(matcher *mt, const char *path, const veto_vpdq *v, const video_result *vr)
+{
+	if (vr->nhits)
+		mt->matched++;
+	if (v->info.partial && !mt->quiet)
+		out_message(&mt->bar, "warning: %s: partial result: %s", path, v->info.partial_reason);
+	if (!mt->json) {
+		if (vr->nhits && mt->stdout_tty)
+			progress_clear(&mt->bar);
+		for (size_t i = 0; i < vr->nhits; i++)
+			printf("%llu,%.2f,%.2f,%s\n", (unsigned long long)vr->hits[i].id,
+			       vr->hits[i].query_percent, vr->hits[i].target_percent, path);
+		return 0;
+	}
+	json_t *o = json_object();
+	if (!o)
+		return -1;
+	int bad = set(o, "path", out_json_string(path));
+	bad |= set(o, "kind", json_string("video"));
+	bad |= set(o, "frames", json_integer(v->info.frames_decoded));
+	bad |= set(o, "vpdq_frames", json_integer((json_int_t)v->count));
+	bad |= set(o, "query_frames", json_integer((json_int_t)vr->query_frames));
+	bad |= set(o, "partial", json_boolean(v->info.partial));
+	json_t *a = json_array();
+	bad |= !a;
+	for (size_t i = 0; a && i < vr->nhits; i++) {
+		const video_hit *h = &vr->hits[i];
+		json_t *e = json_object();
+		if (!e) {
+			bad = 1;
+			break;
+		}
+		bad |= set(e, "id", json_id(h->id));
+		bad |= set(e, "query_percent", json_real(h->query_percent));
+		bad |= set(e, "target_percent", json_real(h->target_percent));
+		bad |= set(e, "query_matched", json_integer((json_int_t)h->query_matched));
+		bad |= set(e, "target_matched", json_integer((json_int_t)h->target_matched));
+		bad |= set(e, "target_frames", json_integer((json_int_t)h->target_frames));
+		bad |= json_array_append_new(a, e);
+	}
+	bad |= set(o, "matches", a);
+	if (!bad)
+		bad = json_dumpf(o, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	if (!bad)
+		putchar('\n');
+	json_decref(o);
+	return bad ? -1 : 0;
+}
+
 /* ------------------------------------------------------------ images --- */
 
 static void search_work(void *ctx, const job *j, pool_result *r)
@@ -229,6 +300,21 @@ static void search_work(void *ctx, const job *j, pool_result *r)
 	if (r->rc != VETO_OK)
 		return;
 	memset(&s->err, 0, sizeof s->err);
+	if (r->kind == KIND_VIDEO) {
+		pthread_mutex_lock(&mt->counts_mu);
+		if (mt->counts_state == 0)
+			mt->counts_state = video_counts_build(mt->idx, &mt->so, &mt->counts) == 0 ? 1 : -1;
+		int ok = mt->counts_state == 1;
+		pthread_mutex_unlock(&mt->counts_mu);
+		if (!ok) {
+			s->rc = VETO_ERR_NOMEM;
+			snprintf(s->err.message, sizeof s->err.message, "out of memory counting the bank's videos");
+			return;
+		}
+		s->rc = video_match(mt->idx, &mt->so, &mt->counts, r->video.vpdq, mt->match_percent,
+		                    &s->vr, &s->err);
+		return;
+	}
 	/* Quality as the reference's dihedral function reports it when the
 	 * variants are searched (they differ only for 64x64 images). */
 	int quality = mt->dihedral ? r->h.dihedral_quality : r->h.quality;
@@ -255,6 +341,13 @@ static void search_emit(void *ctx, const job *j, pool_result *r)
 		mt->failures++;
 		return;
 	}
+	if (r->kind == KIND_VIDEO) {
+		if (print_video(mt, j->path, r->video.vpdq, &s->vr) != 0) {
+			out_message(&mt->bar, "%s: out of memory formatting the JSON", j->path);
+			mt->failures++;
+		}
+		return;
+	}
 	query q = {j->path, j->path, NULL, 0, &r->h.pdq,
 	           mt->dihedral ? r->h.dihedral_quality : r->h.quality, s->low_quality, &s->m};
 	if (print_query(mt, &q) != 0) {
@@ -267,11 +360,14 @@ static void search_slot_free(void *extra)
 {
 	search_slot *s = extra;
 	veto_match_list_free(&s->m);
+	video_result_free(&s->vr);
 }
 
 static int match_images(matcher *mt, const char **paths, size_t npaths,
-                        const veto_hash_options *opts0, size_t nworkers, int no_progress)
+                        const veto_hash_options *opts0, size_t nworkers, int no_progress,
+                        const cli_video_flags *vflags, const veto_video_options *vopts0)
 {
+	veto_video_options vopts = *vopts0;
 	const char *cmd = "match";
 	veto_hash_options opts = *opts0;
 	opts.dihedral = mt->dihedral;
@@ -289,7 +385,9 @@ static int match_images(matcher *mt, const char **paths, size_t npaths,
 		mt->stdout_tty = isatty(STDOUT_FILENO);
 		progress_init(&mt->bar, !no_progress && !mt->quiet && isatty(STDERR_FILENO) &&
 		                        jobs.n > PROGRESS_MIN_FILES, jobs.n);
+		vopts.threads = (int)((cli_default_jobs() + nworkers - 1) / nworkers);
 		pool_spec spec = {.jobs = &jobs, .opts = &opts, .nworkers = nworkers,
+		                  .vflags = vflags, .vopts = &vopts, .vpdq_text = 1,
 		                  .bar = &mt->bar, .ctx = mt, .extra_size = sizeof(search_slot),
 		                  .work = search_work, .emit = search_emit,
 		                  .extra_free = search_slot_free};
@@ -439,6 +537,11 @@ int cmd_match(int argc, char **argv)
 		{"max-pixels", required_argument, NULL, OPT_MAX_PIXELS},
 		{"max-bytes", required_argument, NULL, OPT_MAX_BYTES},
 		{"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
+		{"match-percent", required_argument, NULL, OPT_MATCH_PERCENT},
+		{"every", required_argument, NULL, OPT_EVERY},
+		{"vpdq-size", required_argument, NULL, OPT_VPDQ_SIZE},
+		{"max-frames", required_argument, NULL, OPT_MAX_FRAMES},
+		{"max-seconds", required_argument, NULL, OPT_MAX_SECONDS},
 		{"quiet", no_argument, NULL, 'q'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
@@ -449,6 +552,10 @@ int cmd_match(int argc, char **argv)
 	memset(&mt, 0, sizeof mt);
 	veto_search_options_init(&mt.so);
 	mt.format = HASHLIST_AUTO;
+	mt.match_percent = VETO_VPDQ_MATCH_PERCENT;
+	pthread_mutex_init(&mt.counts_mu, NULL);
+	cli_video_flags vflags;
+	cli_video_flags_init(&vflags);
 	const char *index_path = NULL;
 	int hashes = 0, format_given = 0, no_progress = 0;
 	size_t nworkers = cli_default_jobs();
@@ -468,6 +575,8 @@ int cmd_match(int argc, char **argv)
 	int c;
 	while ((c = getopt_long(argc, argv, "-:j:qh", longopts, NULL)) != -1) {
 		int r = cli_hash_flag(cmd, c, optarg, &flags);
+		if (r == 0)
+			r = cli_video_flag(cmd, c, optarg, &vflags);
 		if (r < 0)
 			goto done;
 		if (r > 0)
@@ -519,6 +628,17 @@ int cmd_match(int argc, char **argv)
 				goto done;
 			break;
 		case OPT_NO_PROGRESS: no_progress = 1; break;
+		case OPT_MATCH_PERCENT: {
+			char *end;
+			errno = 0;
+			mt.match_percent = strtod(optarg, &end);
+			if (errno || end == optarg || *end ||
+			    !(mt.match_percent >= 0 && mt.match_percent <= 100)) {
+				cli_usage(cmd, "--match-percent: '%s' is not a number from 0 to 100", optarg);
+				goto done;
+			}
+			break;
+		}
 		case 'q': mt.quiet = 1; break;
 		case 'h':
 			cmd_match_help(stdout);
@@ -561,11 +681,18 @@ int cmd_match(int argc, char **argv)
 		out_message(NULL, "%s", err.message[0] ? err.message : index_path);
 		goto done;
 	}
+	vflags.tmk = 0; /* a bank holds vPDQ frames; TMK is for 'veto compare' */
+	veto_video_options vopts;
+	cli_video_options(&vflags, &flags, &vopts);
+	vopts.digests = 0;
 	int rc = hashes ? match_lists(&mt, paths, npaths)
-	                : match_images(&mt, paths, npaths, &opts, nworkers, no_progress);
+	                : match_images(&mt, paths, npaths, &opts, nworkers, no_progress,
+	                               &vflags, &vopts);
 	if (rc == 0 && !mt.failures)
 		status = mt.matched ? CLI_OK : CLI_FAIL;
 done:
+	video_counts_free(&mt.counts);
+	pthread_mutex_destroy(&mt.counts_mu);
 	veto_index_free(mt.idx);
 	free(banks);
 	free(paths);

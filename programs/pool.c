@@ -119,7 +119,23 @@ static void *worker(void *arg)
 		s->r.rc = VETO_OK;
 		if (j->kind == JOB_FILE || j->kind == JOB_FOUND) {
 			memset(&s->r.err, 0, sizeof s->r.err);
-			s->r.rc = veto_hash_image_file(j->path, spec->opts, &s->r.h, &s->r.err);
+			s->r.kind = KIND_IMAGE;
+			if (spec->vopts) {
+				int kind;
+				veto_error e;
+				if (cli_sniff_file(j->path, &kind, &e) == VETO_OK &&
+				    (kind == KIND_VIDEO || (kind == KIND_VPDQ && spec->vpdq_text)))
+					s->r.kind = kind;
+			}
+			if (s->r.kind == KIND_VPDQ) {
+				/* a video hashed earlier: its frames stand for it */
+				s->r.kind = KIND_VIDEO;
+				s->r.rc = cli_vpdq_read_text(j->path, &s->r.video.vpdq, &s->r.err);
+			} else if (s->r.kind == KIND_VIDEO)
+				s->r.rc = cli_video_hash(j->path, spec->vflags, spec->vopts, &s->r.video,
+				                         &s->r.err);
+			else
+				s->r.rc = veto_hash_image_file(j->path, spec->opts, &s->r.h, &s->r.err);
 			if (spec->work)
 				spec->work(spec->ctx, j, &s->r);
 		}
@@ -207,8 +223,11 @@ static int emit_in_order(pool *p)
 		pthread_mutex_unlock(&p->mu);
 
 		/* Slots [start, end) are done and no worker touches them now. */
-		for (size_t i = start; i < end; i++)
-			spec->emit(spec->ctx, &spec->jobs->v[i], &p->slots[i % p->window].r);
+		for (size_t i = start; i < end; i++) {
+			pool_result *r = &p->slots[i % p->window].r;
+			spec->emit(spec->ctx, &spec->jobs->v[i], r);
+			cli_video_free(&r->video);
+		}
 		int write_error = 0;
 		if (end > start)
 			write_error = fflush(stdout) != 0 || ferror(stdout);

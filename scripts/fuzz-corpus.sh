@@ -20,7 +20,7 @@ CONVERT=/usr/bin/convert
 SRC=$PDQ/bridge-mods/aaa-orig.jpg
 
 rm -rf "$OUT"
-for t in image jpeg png webp gif tiff bmp pnm heif pdq exif index; do
+for t in image jpeg png webp gif tiff bmp pnm heif pdq exif index video tmk; do
 	mkdir -p "$OUT/$t"
 done
 GEN=$(mktemp -d "${TMPDIR:-/tmp}/veto-corpus-XXXXXX")
@@ -146,6 +146,36 @@ if [ -x "$VETO" ]; then
 else
 	echo "fuzz-corpus.sh: no $VETO: fuzz_index starts from no seeds" >&2
 fi
+
+# 7. fuzz_video: tiny videos (a few 32x24 frames) in the containers and
+#    codecs people upload, made by ffmpeg from its own test source
+if command -v ffmpeg > /dev/null; then
+	vgen() { # vgen NAME ARGS...
+		local name=$1
+		shift
+		if ffmpeg -nostdin -v error -y -f lavfi -i testsrc2=size=32x24:rate=10 -t 0.5 "$@" \
+			"$GEN/$name" 2> /dev/null; then
+			cp "$GEN/$name" "$OUT/video/$name"
+		else
+			echo "fuzz-corpus.sh: ffmpeg could not make $name (skipped)" >&2
+		fi
+	}
+	vgen h264.mp4 -c:v libx264 -pix_fmt yuv420p -bf 2
+	vgen h264.mkv -c:v libx264 -pix_fmt yuv420p
+	vgen vp9.webm -c:v libvpx-vp9
+	vgen mpeg4.avi -c:v mpeg4
+	vgen mjpeg.mov -c:v mjpeg -pix_fmt yuvj420p
+	vgen mpeg2.ts -c:v mpeg2video
+	vgen anim.gif
+	vgen ffv1.mkv -c:v ffv1
+else
+	echo "fuzz-corpus.sh: no ffmpeg, fuzz_video has no seeds" >&2
+fi
+
+# 8. fuzz_tmk: two reference .tmk files
+for n in chair-19-sd-bar doorknob-hd-no-bar; do
+	if [ -f "$TD/video/expected-tmk/$n.tmk" ]; then cp "$TD/video/expected-tmk/$n.tmk" "$OUT/tmk/"; fi
+done
 
 for t in "$OUT"/*/; do
 	printf 'fuzz-corpus.sh: %-6s %3d seeds\n' "$(basename "$t")" "$(find "$t" -type f | wc -l)"

@@ -122,6 +122,7 @@ static inline uint8_t *slurp(const char *path, size_t *size)
 	REQUIRE(buf, "out of memory for %s", path);
 	REQUIRE(fread(buf, 1, (size_t)n, f) == (size_t)n, "short read on %s", path);
 	fclose(f);
+	buf[n] = 0; /* text files can be used as strings */
 	*size = (size_t)n;
 	return buf;
 }

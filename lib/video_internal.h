@@ -1,0 +1,84 @@
+/*
+ * video_internal.h - the demux/decode layer the video hashers share.
+ *
+ * lib/video.c opens a file (or a memory buffer) with libavformat through
+ * veto's own I/O callbacks, so a hostile container can never make FFmpeg
+ * open another file or a URL (nested opens are refused), picks the first
+ * video stream as the references do, and hands out decoded frames in
+ * presentation order, numbered as the references number them: the n-th
+ * frame the decoder returns is frame n - 1 (AVCodecContext.frame_number - 1
+ * in vpdq's ffmpegwrapper). What a frame *is* (its pixels, its pts) is
+ * FFmpeg's; what the hashers do with it (swscale to RGB24, PDQ, TMK) lives
+ * in vpdq.c and tmk*.c.
+ *
+ * Decoding uses FFmpeg's frame threads: the output is bit-identical to
+ * single-threaded decoding (decoders are deterministic), only faster.
+ */
+#ifndef VETO_VIDEO_INTERNAL_H
+#define VETO_VIDEO_INTERNAL_H
+
+#include "internal.h"
+
+#include <libavcodec/avcodec.h>
+#include <libavformat/avformat.h>
+#include <libavutil/frame.h>
+
+typedef struct video_open_params {
+	const char *name;       /* for messages; the path or "<buffer>" */
+	uint64_t max_pixels;    /* per frame; 0 = VETO_DEFAULT_MAX_PIXELS */
+	int threads;            /* decoder threads; 0 = one per core */
+	double deadline;        /* CLOCK_MONOTONIC seconds; 0 = none. Past it,
+	                         * I/O fails and video_next ends (timed_out) */
+} video_open_params;
+
+typedef struct video {
+	AVFormatContext *fmt;
+	AVCodecContext *dec;
+	AVStream *st;
+	int stream_index;
+	AVIOContext *io;
+	/* Source of bytes: a file descriptor or a memory range. */
+	int fd;
+	const uint8_t *mem;
+	size_t mem_size;
+	int64_t pos;
+	int64_t size;
+	char name[256];
+	/* What the references read off the stream. */
+	int width, height;      /* codec parameters' size */
+	double frame_rate;      /* avg_frame_rate, else r_frame_rate */
+	AVRational time_base;
+	double duration;        /* seconds, from the container; -1 unknown */
+	int64_t nb_frames;      /* from the container; 0 unknown */
+	int rotation;           /* display-matrix rotation in degrees, 0 none */
+	/* Decoding state. */
+	AVPacket *pkt;
+	AVFrame *frame;
+	int64_t frames_out;     /* frames returned so far */
+	int draining;           /* sent the flush packet */
+	int ended;
+	int corrupt;            /* a packet failed to decode (results partial) */
+	int timed_out;          /* the deadline passed (results partial) */
+	double deadline;
+	uint64_t max_pixels;
+	char corrupt_msg[200];
+} video;
+
+/* Open `p->name` (fd >= 0: that descriptor, which the caller keeps) or the
+ * memory range [mem, mem+size) (which must outlive the video). */
+int video_open_fd(video **out, int fd, const video_open_params *p, veto_error *err);
+int video_open_memory(video **out, const uint8_t *mem, size_t size,
+                      const video_open_params *p, veto_error *err);
+/* Next decoded frame: 1 and *frame (owned by v, valid until the next call)
+ * with *number its reference frame number; 0 at the end; < 0 on an error
+ * that stops decoding (the message names the file). A damaged packet the
+ * decoder rejects ends decoding as the reference does, but is reported as
+ * v->corrupt (results so far stay valid, marked partial), not as an error. */
+int video_next(video *v, AVFrame **frame, int64_t *number, veto_error *err);
+void video_close(video *v);
+
+/* 1 if `data` looks like a container FFmpeg can demux as video. Used only
+ * after the image sniffer said no. */
+int video_probe(const uint8_t *data, size_t size);
+
+#endif
