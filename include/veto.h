@@ -262,6 +262,17 @@ int veto_vpdq_hash_buffer(const uint8_t *data, size_t size, const char *name,
                           veto_error *err);
 void veto_vpdq_free(veto_vpdq *v);
 
+/** Every video signal from ONE decoding pass: vPDQ into *vpdq and TMK+PDQF
+ * into *tmk (either pointer may be NULL to skip that signal; TMK is
+ * declared below). Cheaper than calling both functions, which decode the
+ * file twice. On error neither output is set. */
+struct veto_tmk;
+int veto_video_hash_file(const char *path, const veto_video_options *opts,
+                         veto_vpdq **vpdq, struct veto_tmk **tmk, veto_error *err);
+int veto_video_hash_buffer(const uint8_t *data, size_t size, const char *name,
+                           const veto_video_options *opts, veto_vpdq **vpdq,
+                           struct veto_tmk **tmk, veto_error *err);
+
 /** 1 if the bytes look like a video container FFmpeg can read. */
 int veto_video_sniff(const uint8_t *data, size_t size);
 

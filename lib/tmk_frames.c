@@ -511,7 +511,7 @@ static void mark_partial(veto_tmk *t, const char *why)
 	snprintf(t->info.partial_reason, sizeof t->info.partial_reason, "%s", why);
 }
 
-static int run(video *v, const veto_video_options *o, double deadline, veto_tmk *t,
+int tmk_run(video *v, const veto_video_options *o, double deadline, veto_tmk *t,
                veto_error *err)
 {
 	veto_video_info *info = &t->info;
@@ -567,108 +567,5 @@ static int run(video *v, const veto_video_options *o, double deadline, veto_tmk 
 		return veto_fail(err, VETO_ERR_CORRUPT, "%s: the video stream has no frames "
 		                 "that decode", v->name);
 	tmk_finish(t);
-	return VETO_OK;
-}
-
-static void params_from(video_open_params *vp, const veto_video_options *o,
-                        const char *name, double deadline)
-{
-	memset(vp, 0, sizeof *vp);
-	vp->name = name;
-	vp->max_pixels = o->max_pixels;
-	vp->threads = o->threads;
-	vp->deadline = deadline;
-}
-
-int veto_tmk_hash_file(const char *path, const veto_video_options *opts,
-                       veto_tmk **out, veto_error *err)
-{
-	if (out)
-		*out = NULL;
-	if (!path || !out)
-		return veto_fail(err, VETO_ERR_INVALID, "no path or no output");
-	veto_video_options def;
-	if (!opts) {
-		veto_video_options_init(&def);
-		opts = &def;
-	}
-	const double deadline = opts->max_seconds > 0 ? mono_now() + opts->max_seconds : 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return veto_fail(err, VETO_ERR_IO, "%s: %s", path, strerror(errno));
-	veto_tmk *t = NULL;
-	int rc = tmk_new_standard(&t, err);
-	off_t size = lseek(fd, 0, SEEK_END);
-	if (!rc && size >= 0 && opts->max_bytes && (uint64_t)size > opts->max_bytes)
-		rc = veto_fail(err, VETO_ERR_TOO_LARGE, "%s: %lld bytes, over the limit of %llu "
-		               "(see --max-bytes)", path, (long long)size,
-		               (unsigned long long)opts->max_bytes);
-	if (!rc && opts->digests) {
-		rc = veto_digest_fd(fd, path, t->info.md5, t->info.sha256, &t->info.file_bytes,
-		                    err);
-		t->info.has_digests = rc == VETO_OK;
-	} else if (!rc && size >= 0) {
-		t->info.file_bytes = (uint64_t)size;
-	}
-	video *v = NULL;
-	if (!rc) {
-		video_open_params vp;
-		params_from(&vp, opts, path, deadline);
-		rc = video_open_fd(&v, fd, &vp, err);
-	}
-	if (!rc)
-		rc = run(v, opts, deadline, t, err);
-	video_close(v);
-	close(fd);
-	if (rc) {
-		veto_tmk_free(t);
-		return rc;
-	}
-	*out = t;
-	return VETO_OK;
-}
-
-int veto_tmk_hash_buffer(const uint8_t *data, size_t size, const char *name,
-                         const veto_video_options *opts, veto_tmk **out, veto_error *err)
-{
-	if (out)
-		*out = NULL;
-	if (!name)
-		name = "<buffer>";
-	if (!out || (!data && size))
-		return veto_fail(err, VETO_ERR_INVALID, "%s: no data or no output", name);
-	veto_video_options def;
-	if (!opts) {
-		veto_video_options_init(&def);
-		opts = &def;
-	}
-	const double deadline = opts->max_seconds > 0 ? mono_now() + opts->max_seconds : 0;
-	const uint64_t maxb = opts->max_bytes ? opts->max_bytes : VETO_DEFAULT_MAX_BYTES;
-	if (size > maxb)
-		return veto_fail(err, VETO_ERR_TOO_LARGE, "%s: %zu bytes, over the limit of %llu",
-		                 name, size, (unsigned long long)maxb);
-	veto_tmk *t = NULL;
-	int rc = tmk_new_standard(&t, err);
-	if (rc)
-		return rc;
-	t->info.file_bytes = size;
-	if (opts->digests) {
-		rc = veto_digest(data, size, t->info.md5, t->info.sha256, err);
-		t->info.has_digests = rc == VETO_OK;
-	}
-	video *v = NULL;
-	if (!rc) {
-		video_open_params vp;
-		params_from(&vp, opts, name, deadline);
-		rc = video_open_memory(&v, data, size, &vp, err);
-	}
-	if (!rc)
-		rc = run(v, opts, deadline, t, err);
-	video_close(v);
-	if (rc) {
-		veto_tmk_free(t);
-		return rc;
-	}
-	*out = t;
 	return VETO_OK;
 }

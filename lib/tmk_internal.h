@@ -67,4 +67,10 @@ int tmk_frames_new(tmk_frames **out, video *v, veto_error *err);
 int tmk_frames_next(tmk_frames *f, const uint8_t **rgb, int *same, veto_error *err);
 void tmk_frames_free(tmk_frames *f);
 
+/* TMK+PDQF over an opened video (tmk_frames.c): fills t, frame by frame
+ * through video_next (and so through the video's tap, which is how
+ * lib/video_hash.c feeds vPDQ from the same decoding pass). */
+int tmk_run(video *v, const veto_video_options *o, double deadline, veto_tmk *t,
+            veto_error *err);
+
 #endif

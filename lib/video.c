@@ -317,6 +317,10 @@ int video_next(video *v, AVFrame **frame, int64_t *number, veto_error *err)
 			}
 			*frame = v->frame;
 			*number = v->frames_out++;
+			if (v->tap && v->tap(v->tap_ctx, v->frame, *number)) {
+				v->ended = 1;
+				return 0;
+			}
 			return 1;
 		}
 		if (e == AVERROR_EOF) {

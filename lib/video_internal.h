@@ -59,6 +59,11 @@ typedef struct video {
 	int ended;
 	int corrupt;            /* a packet failed to decode (results partial) */
 	int timed_out;          /* the deadline passed (results partial) */
+	/* Called with every frame video_next returns, before the caller sees
+	 * it: how one decoding pass feeds vPDQ while TMK drives the loop. A
+	 * nonzero return ends decoding. */
+	int (*tap)(void *ctx, const AVFrame *f, int64_t number);
+	void *tap_ctx;
 	double deadline;
 	uint64_t max_pixels;
 	char corrupt_msg[200];

@@ -27,8 +27,10 @@
  * then marked partial with the reason, never silently truncated.
  */
 #include "video_internal.h"
+#include "vpdq_internal.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <string.h>
@@ -212,282 +214,201 @@ static int ncpu(void)
 	return n < 1 ? 1 : n > 64 ? 64 : (int)n;
 }
 
-static double mono_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
+#define MAX_WORKERS 64
 
-static void fill_info(veto_video_info *info, const video *v)
-{
-	info->container = v->fmt->iformat->name;
-	info->codec = v->dec->codec->name;
-	info->width = v->width;
-	info->height = v->height;
-	info->frame_rate = v->frame_rate;
-	info->duration = v->duration;
-	info->rotation = v->rotation;
-}
+/* One video being hashed: the pool, or the calling thread's worker. */
+struct vpdq_run {
+	video *v;
+	const veto_video_options *o;
+	int mod;
+	pool p;
+	int use_pool, started;
+	pthread_t tid[MAX_WORKERS];
+	worker_arg wa[MAX_WORKERS];
+	worker inline_w;
+	int inline_ready;
+	int rc;                  /* first error of the calling thread */
+	veto_error err;
+};
 
-static int run(video *v, const veto_video_options *o, veto_vpdq *out, veto_error *err)
+int vpdq_begin(vpdq_run **out, video *v, const veto_video_options *o, veto_error *err)
 {
-	fill_info(&out->info, v);
+	*out = NULL;
 	const int dw = o->size > 0 ? o->size : v->width;
 	const int dh = o->size > 0 ? o->size : v->height;
 	if (dw < 5 || dh < 5)
 		return veto_fail(err, VETO_ERR_UNSUPPORTED, "%s: frames of %dx%d are too small "
 		                 "to hash (PDQ needs 5 px on a side; try --vpdq-size)",
 		                 v->name, dw, dh);
+	vpdq_run *r = (vpdq_run *)calloc(1, sizeof *r);
+	if (!r)
+		return veto_fail(err, VETO_ERR_NOMEM, "%s: out of memory", v->name);
+	r->v = v;
+	r->o = o;
 	/* The reference's rule, including its int truncation. */
-	int mod = (int)(o->every * v->frame_rate);
-	if (mod <= 0)
-		mod = 1;
-
-	pool p;
-	memset(&p, 0, sizeof p);
-	p.fps = (float)v->frame_rate;
-	p.dw = dw;
-	p.dh = dh;
+	r->mod = (int)(o->every * v->frame_rate);
+	if (r->mod <= 0)
+		r->mod = 1;
+	pool *p = &r->p;
+	p->fps = (float)v->frame_rate;
+	p->dw = dw;
+	p->dh = dh;
 	int nthreads = o->threads > 0 ? o->threads : ncpu();
-	pthread_t tid[64];
-	worker_arg wa[64];
-	int started = 0, rc = VETO_OK;
-	worker inline_w;
-	int use_pool = nthreads > 1;
-	if (use_pool) {
-		if (nthreads > 64)
-			nthreads = 64;
-		p.cap = 2 * nthreads;
-		p.ring = (job *)calloc((size_t)p.cap, sizeof(job));
-		if (!p.ring)
+	if (nthreads > MAX_WORKERS)
+		nthreads = MAX_WORKERS;
+	r->use_pool = nthreads > 1;
+	if (r->use_pool) {
+		p->cap = 2 * nthreads;
+		p->ring = (job *)calloc((size_t)p->cap, sizeof(job));
+		if (!p->ring) {
+			free(r);
 			return veto_fail(err, VETO_ERR_NOMEM, "%s: out of memory", v->name);
-		pthread_mutex_init(&p.mu, NULL);
-		pthread_cond_init(&p.can_take, NULL);
-		pthread_cond_init(&p.can_put, NULL);
-		for (; started < nthreads; started++) {
-			wa[started].p = &p;
-			wa[started].rc = 0;
-			if (pthread_create(&tid[started], NULL, worker_main, &wa[started]) != 0)
+		}
+		pthread_mutex_init(&p->mu, NULL);
+		pthread_cond_init(&p->can_take, NULL);
+		pthread_cond_init(&p->can_put, NULL);
+		for (; r->started < nthreads; r->started++) {
+			r->wa[r->started].p = p;
+			if (pthread_create(&r->tid[r->started], NULL, worker_main, &r->wa[r->started]))
 				break;
 		}
-		if (started == 0) {
-			use_pool = 0;
-			free(p.ring);
-			p.ring = NULL;
+		if (r->started == 0)
+			r->use_pool = 0;
+	}
+	if (!r->use_pool) {
+		if (worker_init(&r->inline_w, dw, dh) != VETO_OK) {
+			worker_free(&r->inline_w);
+			vpdq_abort(r);
+			return veto_fail(err, VETO_ERR_NOMEM, "%s: out of memory for %dx%d frames",
+			                 v->name, dw, dh);
 		}
+		r->inline_ready = 1;
 	}
-	if (!use_pool && worker_init(&inline_w, dw, dh) != VETO_OK) {
-		worker_free(&inline_w);
-		return veto_fail(err, VETO_ERR_NOMEM, "%s: out of memory for %dx%d frames",
-		                 v->name, dw, dh);
-	}
+	*out = r;
+	return VETO_OK;
+}
 
-	AVFrame *f;
-	int64_t n;
-	for (;;) {
-		if (o->max_frames && (uint64_t)v->frames_out >= o->max_frames) {
-			out->info.partial = 1;
-			snprintf(out->info.partial_reason, sizeof out->info.partial_reason,
-			         "stopped at the frame budget (%llu frames)",
-			         (unsigned long long)o->max_frames);
-			break;
-		}
-		int r = video_next(v, &f, &n, err);
-		if (r < 0) {
-			rc = r;
-			break;
-		}
-		if (r == 0)
-			break;
-		if (n % mod != 0)
-			continue;
-		if (use_pool) {
-			AVFrame *c = av_frame_clone(f);
-			if (!c) {
-				rc = veto_fail(err, VETO_ERR_NOMEM, "%s: out of memory", v->name);
-				break;
-			}
-			pthread_mutex_lock(&p.mu);
-			while (p.count == p.cap)
-				pthread_cond_wait(&p.can_put, &p.mu);
-			p.ring[(p.head + p.count) % p.cap] = (job){ c, n };
-			p.count++;
-			pthread_cond_signal(&p.can_take);
-			int failed = p.failed;
-			pthread_mutex_unlock(&p.mu);
-			if (failed)
-				break;
-		} else {
-			veto_vpdq_frame fr;
-			memset(&fr, 0, sizeof fr);
-			int hr = hash_frame(&inline_w, f, &fr.pdq, &fr.quality);
-			fr.frame = n;
-			fr.timestamp = (float)n / p.fps;
-			if (!hr)
-				hr = push_result(&p, &fr);
-			if (hr) {
-				p.failed = hr;
-				p.failed_frame = n;
-				break;
-			}
-		}
+/* A decoded frame: hash it if the sampling rule picks it. Returns nonzero
+ * once hashing has failed (decoding should stop). */
+int vpdq_frame(vpdq_run *r, const AVFrame *f, int64_t n)
+{
+	pool *p = &r->p;
+	if (r->rc || n % r->mod != 0)
+		return r->rc;
+	if (r->use_pool) {
+		AVFrame *c = av_frame_clone(f);
+		if (!c)
+			return r->rc = veto_fail(&r->err, VETO_ERR_NOMEM, "%s: out of memory", r->v->name);
+		pthread_mutex_lock(&p->mu);
+		while (p->count == p->cap)
+			pthread_cond_wait(&p->can_put, &p->mu);
+		p->ring[(p->head + p->count) % p->cap] = (job){ c, n };
+		p->count++;
+		pthread_cond_signal(&p->can_take);
+		int failed = p->failed;
+		pthread_mutex_unlock(&p->mu);
+		return failed;
 	}
-	if (use_pool) {
-		pthread_mutex_lock(&p.mu);
-		p.closing = 1;
-		pthread_cond_broadcast(&p.can_take);
-		pthread_mutex_unlock(&p.mu);
-		for (int i = 0; i < started; i++)
-			pthread_join(tid[i], NULL);
-		for (int i = 0; i < p.count; i++)
-			av_frame_free(&p.ring[(p.head + i) % p.cap].f);
-		free(p.ring);
-		pthread_mutex_destroy(&p.mu);
-		pthread_cond_destroy(&p.can_take);
-		pthread_cond_destroy(&p.can_put);
-	} else {
-		worker_free(&inline_w);
+	veto_vpdq_frame fr;
+	memset(&fr, 0, sizeof fr);
+	int hr = hash_frame(&r->inline_w, f, &fr.pdq, &fr.quality);
+	fr.frame = n;
+	fr.timestamp = (float)n / p->fps;
+	if (!hr)
+		hr = push_result(p, &fr);
+	if (hr) {
+		p->failed = hr;
+		p->failed_frame = n;
 	}
-	out->info.frames_decoded = v->frames_out;
-	if (!rc && p.failed)
-		rc = veto_fail(err, p.failed, "%s: cannot hash frame %lld (%s)", v->name,
-		               (long long)p.failed_frame,
-		               p.failed == VETO_ERR_NOMEM ? "out of memory" :
+	return hr;
+}
+
+static void stop_pool(vpdq_run *r)
+{
+	pool *p = &r->p;
+	if (r->use_pool) {
+		pthread_mutex_lock(&p->mu);
+		p->closing = 1;
+		pthread_cond_broadcast(&p->can_take);
+		pthread_mutex_unlock(&p->mu);
+		for (int i = 0; i < r->started; i++)
+			pthread_join(r->tid[i], NULL);
+		for (int i = 0; i < p->count; i++)
+			av_frame_free(&p->ring[(p->head + i) % p->cap].f);
+		free(p->ring);
+		pthread_mutex_destroy(&p->mu);
+		pthread_cond_destroy(&p->can_take);
+		pthread_cond_destroy(&p->can_put);
+		r->use_pool = 0;
+	}
+	if (r->inline_ready) {
+		worker_free(&r->inline_w);
+		r->inline_ready = 0;
+	}
+}
+
+void vpdq_abort(vpdq_run *r)
+{
+	if (!r)
+		return;
+	stop_pool(r);
+	free(r->p.res);
+	free(r);
+}
+
+static void set_partial(veto_video_info *info, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void set_partial(veto_video_info *info, const char *fmt, ...)
+{
+	if (info->partial)
+		return;
+	info->partial = 1;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(info->partial_reason, sizeof info->partial_reason, fmt, ap);
+	va_end(ap);
+}
+
+int vpdq_end(vpdq_run *r, veto_vpdq *out, int budget_hit, veto_error *err)
+{
+	stop_pool(r);
+	video *v = r->v;
+	pool *p = &r->p;
+	int rc = r->rc;
+	if (rc)
+		*err = r->err;
+	else if (p->failed)
+		rc = veto_fail(err, p->failed, "%s: cannot hash frame %lld (%s)", v->name,
+		               (long long)p->failed_frame,
+		               p->failed == VETO_ERR_NOMEM ? "out of memory" :
 		               "swscale cannot convert its pixel format");
 	if (rc) {
-		free(p.res);
+		vpdq_abort(r);
 		return rc;
 	}
-	if (v->corrupt && !out->info.partial) {
-		out->info.partial = 1;
-		snprintf(out->info.partial_reason, sizeof out->info.partial_reason, "damaged "
-		         "stream: %.150s", v->corrupt_msg);
-	}
-	if (v->timed_out && !out->info.partial) {
-		out->info.partial = 1;
-		snprintf(out->info.partial_reason, sizeof out->info.partial_reason,
-		         "stopped at the time budget (%g s)", o->max_seconds);
-	}
-	if (!out->info.partial && v->nb_frames > 0 && v->frames_out < v->nb_frames) {
+	veto_video_info *info = &out->info;
+	info->frames_decoded = v->frames_out;
+	if (budget_hit)
+		set_partial(info, "stopped at the frame budget (%llu frames)",
+		            (unsigned long long)r->o->max_frames);
+	if (v->corrupt)
+		set_partial(info, "damaged stream: %.150s", v->corrupt_msg);
+	if (v->timed_out)
+		set_partial(info, "stopped at the time budget (%g s)", r->o->max_seconds);
+	if (v->nb_frames > 0 && v->frames_out < v->nb_frames)
 		/* e.g. a file cut short: the index lists frames whose data is gone */
-		out->info.partial = 1;
-		snprintf(out->info.partial_reason, sizeof out->info.partial_reason,
-		         "the stream ended after %lld of the %lld frames its container lists",
-		         (long long)v->frames_out, (long long)v->nb_frames);
-	}
-	if (p.nres > 1)
-		qsort(p.res, p.nres, sizeof *p.res, cmp_frame);
-	out->frames = p.res;
-	out->count = p.nres;
-	if (v->frames_out == 0 && !out->info.partial)
+		set_partial(info, "the stream ended after %lld of the %lld frames its container "
+		            "lists", (long long)v->frames_out, (long long)v->nb_frames);
+	if (p->nres > 1)
+		qsort(p->res, p->nres, sizeof *p->res, cmp_frame);
+	out->frames = p->res;
+	out->count = p->nres;
+	p->res = NULL;
+	vpdq_abort(r);
+	if (v->frames_out == 0 && !info->partial)
 		return veto_fail(err, VETO_ERR_CORRUPT, "%s: the video stream has no frames "
 		                 "that decode", v->name);
 	return VETO_OK;
-}
-
-static void params_from(video_open_params *vp, const veto_video_options *o, const char *name)
-{
-	memset(vp, 0, sizeof *vp);
-	vp->name = name;
-	vp->max_pixels = o->max_pixels;
-	vp->threads = o->threads;
-	if (o->max_seconds > 0)
-		vp->deadline = mono_now() + o->max_seconds;
-}
-
-static int finish_out(veto_vpdq **out, veto_vpdq *res, int rc)
-{
-	if (rc) {
-		veto_vpdq_free(res);
-		return rc;
-	}
-	*out = res;
-	return VETO_OK;
-}
-
-int veto_vpdq_hash_file(const char *path, const veto_video_options *opts,
-                        veto_vpdq **out, veto_error *err)
-{
-	*out = NULL;
-	veto_video_options def;
-	if (!opts) {
-		veto_video_options_init(&def);
-		opts = &def;
-	}
-	if (!(opts->every >= 0))
-		return veto_fail(err, VETO_ERR_INVALID, "seconds per hash must be >= 0");
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return veto_fail(err, VETO_ERR_IO, "%s: %s", path, strerror(errno));
-	veto_vpdq *res = (veto_vpdq *)calloc(1, sizeof *res);
-	if (!res) {
-		close(fd);
-		return veto_fail(err, VETO_ERR_NOMEM, "out of memory");
-	}
-	int rc = VETO_OK;
-	off_t size = lseek(fd, 0, SEEK_END);
-	if (size >= 0 && opts->max_bytes && (uint64_t)size > opts->max_bytes)
-		rc = veto_fail(err, VETO_ERR_TOO_LARGE, "%s: %lld bytes, over the limit of %llu "
-		               "(see --max-bytes)", path, (long long)size,
-		               (unsigned long long)opts->max_bytes);
-	if (!rc && opts->digests) {
-		rc = veto_digest_fd(fd, path, res->info.md5, res->info.sha256,
-		                    &res->info.file_bytes, err);
-		res->info.has_digests = rc == VETO_OK;
-	} else if (size >= 0) {
-		res->info.file_bytes = (uint64_t)size;
-	}
-	video *v = NULL;
-	if (!rc) {
-		video_open_params vp;
-		params_from(&vp, opts, path);
-		rc = video_open_fd(&v, fd, &vp, err);
-	}
-	if (!rc)
-		rc = run(v, opts, res, err);
-	video_close(v);
-	close(fd);
-	return finish_out(out, res, rc);
-}
-
-int veto_vpdq_hash_buffer(const uint8_t *data, size_t size, const char *name,
-                          const veto_video_options *opts, veto_vpdq **out,
-                          veto_error *err)
-{
-	*out = NULL;
-	veto_video_options def;
-	if (!opts) {
-		veto_video_options_init(&def);
-		opts = &def;
-	}
-	if (!name)
-		name = "<buffer>";
-	if (!(opts->every >= 0))
-		return veto_fail(err, VETO_ERR_INVALID, "seconds per hash must be >= 0");
-	uint64_t maxb = opts->max_bytes ? opts->max_bytes : VETO_DEFAULT_MAX_BYTES;
-	if (size > maxb)
-		return veto_fail(err, VETO_ERR_TOO_LARGE, "%s: %zu bytes, over the limit of %llu",
-		                 name, size, (unsigned long long)maxb);
-	veto_vpdq *res = (veto_vpdq *)calloc(1, sizeof *res);
-	if (!res)
-		return veto_fail(err, VETO_ERR_NOMEM, "out of memory");
-	int rc = VETO_OK;
-	res->info.file_bytes = size;
-	if (opts->digests) {
-		rc = veto_digest(data, size, res->info.md5, res->info.sha256, err);
-		res->info.has_digests = rc == VETO_OK;
-	}
-	video *v = NULL;
-	if (!rc) {
-		video_open_params vp;
-		params_from(&vp, opts, name);
-		rc = video_open_memory(&v, data, size, &vp, err);
-	}
-	if (!rc)
-		rc = run(v, opts, res, err);
-	video_close(v);
-	return finish_out(out, res, rc);
 }
 
 int veto_video_sniff(const uint8_t *data, size_t size)

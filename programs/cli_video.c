@@ -197,22 +197,19 @@ int cli_video_hash(const char *path, const cli_video_flags *f, const veto_video_
                    cli_video *out, veto_error *err)
 {
 	memset(out, 0, sizeof *out);
-	int rc = veto_vpdq_hash_file(path, o, &out->vpdq, err);
+	/* One decoding pass for both signals. */
+	int want_tmk = f->tmk || f->tmk_dir;
+	int rc = veto_video_hash_file(path, o, &out->vpdq, want_tmk ? &out->tmk : NULL, err);
 	if (rc)
 		return rc;
-	if (f->tmk || f->tmk_dir) {
-		veto_video_options to = *o;
-		to.digests = 0;
-		rc = veto_tmk_hash_file(path, &to, &out->tmk, err);
-		if (!rc && f->tmk_dir) {
-			out->tmk_path = tmk_path_for(f->tmk_dir, path);
-			if (!out->tmk_path) {
-				rc = VETO_ERR_NOMEM;
-				snprintf(err->message, sizeof err->message, "out of memory");
-				err->code = rc;
-			} else {
-				rc = veto_tmk_save(out->tmk, out->tmk_path, err);
-			}
+	if (f->tmk_dir) {
+		out->tmk_path = tmk_path_for(f->tmk_dir, path);
+		if (!out->tmk_path) {
+			rc = VETO_ERR_NOMEM;
+			snprintf(err->message, sizeof err->message, "out of memory");
+			err->code = rc;
+		} else {
+			rc = veto_tmk_save(out->tmk, out->tmk_path, err);
 		}
 		if (rc) {
 			cli_video_free(out);

@@ -9,7 +9,9 @@
  * 2. Sampling: --every S must give exactly the expected every-frame lines
  *    whose frame number n satisfies n % max(1, (int)(S * fps)) == 0 (the
  *    reference's rule, checked from the reference's own output).
- * 3. Same bits from memory as from a file, and with 1, 2 or 3 threads.
+ * 3. Same bits from memory as from a file, and with 1, 2 or 3 threads;
+ *    vPDQ and TMK from one shared decoding pass equal each made alone
+ *    (and the TMK equals the reference's .tmk).
  * 4. Matching: veto_vpdq_compare against a brute force written here from
  *    python-threatexchange's rule (de-dup, quality >= 50, distance <= 31).
  * 5. Hostile bytes: truncated files at many lengths, bytes flipped inside
@@ -321,6 +323,48 @@ static void check_hostile(const char *td)
 	free(path);
 }
 
+/* One decoding pass for both signals gives what each gives alone. */
+static void check_combined(const char *td)
+{
+	const char *names[] = {"doorknob-hd-no-bar", "pattern-sd-grey-bar"};
+	for (int i = 0; i < 2; i++) {
+		char rel[512];
+		snprintf(rel, sizeof rel, "video/samples/%s.mp4", names[i]);
+		char *path = path_join(td, rel);
+		snprintf(rel, sizeof rel, "video/expected-tmk/%s.tmk", names[i]);
+		char *tpath = path_join(td, rel);
+		size_t tlen;
+		uint8_t *want_tmk = slurp(tpath, &tlen);
+		veto_video_options o;
+		veto_video_options_init(&o);
+		o.every = 0.5;
+		veto_vpdq *alone = NULL, *both = NULL;
+		veto_tmk *t = NULL;
+		veto_error err;
+		CHECK_INT(veto_vpdq_hash_file(path, &o, &alone, &err), VETO_OK, "%s", err.message);
+		CHECK_INT(veto_video_hash_file(path, &o, &both, &t, &err), VETO_OK, "%s", err.message);
+		if (alone && both && t) {
+			char *a = lines_of(alone), *b = lines_of(both);
+			CHECK(!strcmp(a, b), "%s: vPDQ with TMK differs from vPDQ alone", names[i]);
+			free(a);
+			free(b);
+			uint8_t *bytes = NULL;
+			size_t len = 0;
+			CHECK_INT(veto_tmk_to_bytes(t, &bytes, &len, &err), VETO_OK, "to_bytes");
+			CHECK(len == tlen && !memcmp(bytes, want_tmk, len),
+			      "%s: TMK from the shared pass differs from the reference .tmk", names[i]);
+			free(bytes);
+			CHECK(!memcmp(both->info.md5, alone->info.md5, 16), "md5");
+		}
+		veto_vpdq_free(alone);
+		veto_vpdq_free(both);
+		veto_tmk_free(t);
+		free(want_tmk);
+		free(tpath);
+		free(path);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	const char *td = testdata_dir(argc, argv);
@@ -336,5 +380,6 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < NSAMPLES; i++)
 		veto_vpdq_free(v[i]);
 	check_hostile(td);
+	check_combined(td);
 	return check_exit("test_vpdq");
 }
