@@ -235,7 +235,10 @@ typedef struct veto_video_info {
 	int width, height;      /* stream size */
 	double frame_rate;      /* as the references read it */
 	double duration;        /* seconds; -1 if unknown */
-	int64_t frames_decoded; /* frames the decoder returned */
+	int64_t frames_decoded; /* frames in the stream, up to where it stopped */
+	int64_t frames_skipped; /* of those, never decoded: sampling did not need
+	                         * them (non-reference frames, closed-GOP tails,
+	                         * intra-only streams; see lib/video_plan.c) */
 	int rotation;           /* display-matrix rotation, degrees; not applied
 	                         * (the references ignore it) */
 	int partial;            /* 1: stopped early (damaged data, budget) */

@@ -300,11 +300,49 @@ static void mark_corrupt(video *v, const char *what, int e)
 	         (long long)v->frames_out, msg);
 }
 
+/* Read the next packet of our stream into v->pkt: 1, or 0 at the end of
+ * the container (the decoder has then been sent the flush). Packets the
+ * sampling plan drops are skipped here. */
+static int read_packet(video *v)
+{
+	for (;;) {
+		int e = av_read_frame(v->fmt, v->pkt);
+		if (e < 0) {
+			if (e == AVERROR_EXIT)
+				v->timed_out = 1;
+			else if (e != AVERROR_EOF)
+				mark_corrupt(v, "reading the container failed", e);
+			/* Like the reference: end of packets, then flush. */
+			avcodec_send_packet(v->dec, NULL);
+			v->draining = 1;
+			return 0;
+		}
+		if (v->pkt->stream_index != v->stream_index) {
+			av_packet_unref(v->pkt);
+			continue;
+		}
+		const int64_t idx = v->pkt_index++;
+		if (v->planned) {
+			if ((size_t)idx >= v->plan_n) {
+				v->replan = 1; /* more packets than the pre-pass saw */
+				av_packet_unref(v->pkt);
+				return -1;
+			}
+			const int act = v->plan_action[idx];
+			if (act == PLAN_DROP) {
+				av_packet_unref(v->pkt);
+				continue;
+			}
+			v->dec->skip_frame = act == PLAN_NONREF ? AVDISCARD_NONREF : AVDISCARD_DEFAULT;
+		}
+		return 1;
+	}
+}
+
 int video_next(video *v, AVFrame **frame, int64_t *number, veto_error *err)
 {
-	if (v->ended)
-		return 0;
-	for (;;) {
+	int stalls = 0;
+	while (!v->ended) {
 		int e = avcodec_receive_frame(v->dec, v->frame);
 		if (e >= 0) {
 			if (v->frame->width <= 0 || v->frame->height <= 0 ||
@@ -316,63 +354,65 @@ int video_next(video *v, AVFrame **frame, int64_t *number, veto_error *err)
 				                 v->frame->height);
 			}
 			*frame = v->frame;
-			*number = v->frames_out++;
+			if (v->planned && video_plan_number(v, v->frame, number) != 0) {
+				v->replan = 1;
+				v->ended = 1;
+				return 0;
+			}
+			if (!v->planned)
+				*number = v->frames_out;
+			v->frames_out++;
 			if (v->tap && v->tap(v->tap_ctx, v->frame, *number)) {
 				v->ended = 1;
 				return 0;
 			}
 			return 1;
 		}
-		if (e == AVERROR_EOF) {
-			v->ended = 1;
-			return 0;
-		}
+		if (e == AVERROR_EOF)
+			break;
 		if (e != AVERROR(EAGAIN)) {
 			/* The reference stops at the first frame the decoder fails on. */
 			mark_corrupt(v, "the decoder failed", e);
-			v->ended = 1;
-			return 0;
+			break;
 		}
-		if (v->draining) { /* EAGAIN while draining: nothing more will come */
-			v->ended = 1;
-			return 0;
+		if (v->draining) /* EAGAIN while draining: nothing more will come */
+			break;
+		/* The decoder wants input: the next packet of our stream (or the
+		 * one it refused last time, which is never dropped). */
+		if (!v->pending) {
+			int r = read_packet(v);
+			if (r < 0)
+				break;
+			if (r == 0)
+				continue;
+			v->pending = v->pkt;
 		}
-		/* The decoder wants input: the next packet of our stream. */
-		for (;;) {
-			e = av_read_frame(v->fmt, v->pkt);
-			if (e < 0) {
-				if (e == AVERROR_EXIT) {
-					v->timed_out = 1;
-					v->ended = 1;
-					return 0;
-				}
-				if (e != AVERROR_EOF)
-					mark_corrupt(v, "reading the container failed", e);
-				/* Like the reference: end of packets, then flush. */
-				avcodec_send_packet(v->dec, NULL);
-				v->draining = 1;
+		e = avcodec_send_packet(v->dec, v->pending);
+		if (e == AVERROR(EAGAIN)) {
+			/* Receive first, then send again; never both refusing. */
+			if (++stalls > 2) {
+				mark_corrupt(v, "the decoder stalled", e);
 				break;
 			}
-			if (v->pkt->stream_index != v->stream_index) {
-				av_packet_unref(v->pkt);
-				continue;
-			}
-			e = avcodec_send_packet(v->dec, v->pkt);
-			av_packet_unref(v->pkt);
-			if (e < 0 && e != AVERROR(EAGAIN)) {
-				mark_corrupt(v, "a packet failed to decode", e);
-				v->ended = 1;
-				return 0;
-			}
+			continue;
+		}
+		stalls = 0;
+		av_packet_unref(v->pending);
+		v->pending = NULL;
+		if (e < 0) {
+			mark_corrupt(v, "a packet failed to decode", e);
 			break;
 		}
 	}
+	v->ended = 1;
+	return 0;
 }
 
 void video_close(video *v)
 {
 	if (!v)
 		return;
+	video_plan_free(v);
 	av_frame_free(&v->frame);
 	av_packet_free(&v->pkt);
 	avcodec_free_context(&v->dec);

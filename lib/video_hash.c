@@ -44,10 +44,14 @@ static int tap_vpdq(void *ctx, const AVFrame *f, int64_t n)
 	return vpdq_frame((vpdq_run *)ctx, f, n);
 }
 
-/* Both signals (either output may be NULL) from an opened video. */
+#define REPLAN 1 /* internal: the sampling plan failed, decode in full */
+
+/* Both signals (either output may be NULL) from an opened video. With
+ * `plan`, vPDQ alone with sampling decodes only what it needs (see
+ * video_plan.c); returns REPLAN if that turned out not to be safe. */
 static int hash_video(video *v, const veto_video_options *o, double deadline,
                       const veto_video_info *file, veto_vpdq **vq, veto_tmk **tk,
-                      veto_error *err)
+                      int plan, veto_error *err)
 {
 	veto_vpdq *res = NULL;
 	veto_tmk *t = NULL;
@@ -60,6 +64,10 @@ static int hash_video(video *v, const veto_video_options *o, double deadline,
 		res->info = *file;
 		fill_info(&res->info, v);
 		rc = vpdq_begin(&run, v, o, err);
+		if (!rc && plan && !tk && !o->max_frames) {
+			int mod = (int)(o->every * v->frame_rate);
+			video_plan_sampling(v, mod);
+		}
 	}
 	if (!rc && tk)
 		rc = tmk_new_standard(&t, err);
@@ -83,6 +91,12 @@ static int hash_video(video *v, const veto_video_options *o, double deadline,
 			if (r <= 0 || vpdq_frame(run, f, n))
 				break;
 		}
+	}
+	if (run && v->replan) {
+		vpdq_abort(run);
+		veto_vpdq_free(res);
+		veto_tmk_free(t);
+		return REPLAN;
 	}
 	if (run) {
 		const int budget = o->max_frames && (uint64_t)v->frames_out >= o->max_frames &&
@@ -163,15 +177,18 @@ int veto_video_hash_file(const char *path, const veto_video_options *opts,
 		rc = veto_digest_fd(fd, path, file.md5, file.sha256, &file.file_bytes, err);
 		file.has_digests = rc == VETO_OK;
 	}
-	video *v = NULL;
-	if (!rc) {
+	for (int plan = 1; !rc; plan = 0) {
+		video *v = NULL;
 		video_open_params vp;
 		params_from(&vp, opts, path, deadline);
 		rc = video_open_fd(&v, fd, &vp, err);
+		if (!rc)
+			rc = hash_video(v, opts, deadline, &file, vq, tk, plan, err);
+		video_close(v);
+		if (rc != REPLAN || !plan)
+			break;
+		rc = VETO_OK;
 	}
-	if (!rc)
-		rc = hash_video(v, opts, deadline, &file, vq, tk, err);
-	video_close(v);
 	close(fd);
 	return rc;
 }
@@ -202,13 +219,18 @@ int veto_video_hash_buffer(const uint8_t *data, size_t size, const char *name,
 		if (rc)
 			return rc;
 	}
-	video *v = NULL;
-	video_open_params vp;
-	params_from(&vp, opts, name, deadline);
-	rc = video_open_memory(&v, data, size, &vp, err);
-	if (!rc)
-		rc = hash_video(v, opts, deadline, &file, vq, tk, err);
-	video_close(v);
+	for (int plan = 1; !rc; plan = 0) {
+		video *v = NULL;
+		video_open_params vp;
+		params_from(&vp, opts, name, deadline);
+		rc = video_open_memory(&v, data, size, &vp, err);
+		if (!rc)
+			rc = hash_video(v, opts, deadline, &file, vq, tk, plan, err);
+		video_close(v);
+		if (rc != REPLAN || !plan)
+			break;
+		rc = VETO_OK;
+	}
 	return rc;
 }
 

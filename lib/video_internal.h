@@ -64,6 +64,15 @@ typedef struct video {
 	 * nonzero return ends decoding. */
 	int (*tap)(void *ctx, const AVFrame *f, int64_t number);
 	void *tap_ctx;
+	AVPacket *pending;      /* a packet the decoder refused with EAGAIN */
+	int64_t pkt_index;      /* packets of our stream read so far */
+	/* Sampling plan (video_plan.c): per packet, decode / skippable / drop. */
+	int planned;
+	int replan;             /* the plan turned out wrong: decode again */
+	int64_t *plan_pts;      /* every packet's pts, sorted: frame n's pts */
+	uint8_t *plan_action;   /* by packet index */
+	size_t plan_n;
+	int64_t plan_last;
 	double deadline;
 	uint64_t max_pixels;
 	char corrupt_msg[200];
@@ -81,6 +90,26 @@ int video_open_memory(video **out, const uint8_t *mem, size_t size,
  * v->corrupt (results so far stay valid, marked partial), not as an error. */
 int video_next(video *v, AVFrame **frame, int64_t *number, veto_error *err);
 void video_close(video *v);
+
+/* Plan to decode only what hashing frame n for n % mod == 0 needs (see
+ * video_plan.c). Call before the first video_next. Returns 1 if a plan is
+ * in force (frame numbers then come from the container), 0 if the file or
+ * codec does not allow one (everything is decoded, as without a plan).
+ * If decoding contradicts the plan, video_next ends with v->replan set and
+ * the caller must decode the file again without one. */
+enum { PLAN_DECODE = 0, PLAN_NONREF = 1, PLAN_DROP = 2 };
+
+/* Frames the stream had up to where decoding stopped: what the decoder
+ * returned, or with a plan (which skips frames) what the container lists. */
+static inline int64_t video_frames_total(const video *v)
+{
+	if (!v->planned)
+		return v->frames_out;
+	return (v->corrupt || v->timed_out) ? v->plan_last + 1 : (int64_t)v->plan_n;
+}
+int video_plan_sampling(video *v, int mod);
+int video_plan_number(video *v, const AVFrame *f, int64_t *number);
+void video_plan_free(video *v);
 
 /* 1 if `data` looks like a container FFmpeg can demux as video. Used only
  * after the image sniffer said no. */

@@ -387,7 +387,8 @@ int vpdq_end(vpdq_run *r, veto_vpdq *out, int budget_hit, veto_error *err)
 		return rc;
 	}
 	veto_video_info *info = &out->info;
-	info->frames_decoded = v->frames_out;
+	info->frames_decoded = video_frames_total(v);
+	info->frames_skipped = info->frames_decoded - v->frames_out;
 	if (budget_hit)
 		set_partial(info, "stopped at the frame budget (%llu frames)",
 		            (unsigned long long)r->o->max_frames);
@@ -395,17 +396,17 @@ int vpdq_end(vpdq_run *r, veto_vpdq *out, int budget_hit, veto_error *err)
 		set_partial(info, "damaged stream: %.150s", v->corrupt_msg);
 	if (v->timed_out)
 		set_partial(info, "stopped at the time budget (%g s)", r->o->max_seconds);
-	if (v->nb_frames > 0 && v->frames_out < v->nb_frames)
+	if (v->nb_frames > 0 && video_frames_total(v) < v->nb_frames)
 		/* e.g. a file cut short: the index lists frames whose data is gone */
 		set_partial(info, "the stream ended after %lld of the %lld frames its container "
-		            "lists", (long long)v->frames_out, (long long)v->nb_frames);
+		            "lists", (long long)video_frames_total(v), (long long)v->nb_frames);
 	if (p->nres > 1)
 		qsort(p->res, p->nres, sizeof *p->res, cmp_frame);
 	out->frames = p->res;
 	out->count = p->nres;
 	p->res = NULL;
 	vpdq_abort(r);
-	if (v->frames_out == 0 && !info->partial)
+	if (video_frames_total(v) == 0 && !info->partial)
 		return veto_fail(err, VETO_ERR_CORRUPT, "%s: the video stream has no frames "
 		                 "that decode", v->name);
 	return VETO_OK;

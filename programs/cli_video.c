@@ -319,6 +319,7 @@ json_t *cli_video_json(const char *path, const cli_video *v, const cli_video_fla
 	json_object_set_new(o, "fps", json_real(in->frame_rate));
 	json_object_set_new(o, "duration", in->duration >= 0 ? json_real(in->duration) : json_null());
 	json_object_set_new(o, "frames", json_integer(in->frames_decoded));
+	json_object_set_new(o, "frames_skipped", json_integer(in->frames_skipped));
 	json_object_set_new(o, "rotation", json_integer(in->rotation));
 	json_object_set_new(o, "partial", json_boolean(in->partial));
 	if (in->partial)

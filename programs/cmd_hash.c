@@ -44,8 +44,8 @@ void cmd_hash_help(FILE *f)
 	      "input, one per line. Directories are walked recursively in byte order of\n"
 	      "names, including hidden files; symlinks are followed, loops are skipped with\n"
 	      "a warning, and FIFOs, sockets and devices inside directories are skipped.\n"
-	      "Files found in directories whose content is not an image are skipped and\n"
-	      "counted; a file named explicitly that is not an image is an error.\n"
+	      "Files found in directories whose content is not an image or a video are\n"
+	      "skipped and counted; a file named explicitly that is neither is an error.\n"
 	      "Formats are recognised by content, not by file name. Options may come\n"
 	      "before or after the paths; put paths that start with '-' after '--'.\n"
 	      "\n"
@@ -56,9 +56,11 @@ void cmd_hash_help(FILE *f)
 	      "                      orientation, oriented, mode, pdq, quality, md5, sha256,\n"
 	      "                      bytes (and dihedral with --dihedral); for a video:\n"
 	      "                      path, kind, container, codec, width, height, fps,\n"
-	      "                      duration, frames, rotation, partial, md5, sha256,\n"
-	      "                      bytes, every, vpdq_size, vpdq (frame, quality, pdq,\n"
-	      "                      timestamp for each hashed frame) and tmk\n"
+	      "                      duration, frames, frames_skipped (not decoded:\n"
+	      "                      sampling did not need them), rotation, partial,\n"
+	      "                      md5, sha256, bytes, every, vpdq_size, vpdq (frame,\n"
+	      "                      quality, pdq, timestamp for each hashed frame) and\n"
+	      "                      tmk (frames, fps, and file or tmk_base64)\n"
 	      "      --dihedral      also hash the 7 rotations and flips; text lines become\n"
 	      "                      pdq-photo-hasher --pdqdih-across: the 8 hashes\n"
 	      "                      (original, rotate90, rotate180, rotate270, flipx,\n"
@@ -120,7 +122,8 @@ static void emit(void *ctx, const job *j, pool_result *r)
 			            v->info.partial_reason);
 		if (pr->fmt.json) {
 			json_t *o = cli_video_json(j->path, &r->video, pr->vflags);
-			char *txt = o ? json_dumps(o, JSON_COMPACT) : NULL;
+			char *txt = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER |
+			                                 JSON_REAL_PRECISION(10)) : NULL;
 			json_decref(o);
 			if (!txt) {
 				out_message(&pr->bar, "%s: out of memory formatting the JSON", j->path);
