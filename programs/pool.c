@@ -181,7 +181,7 @@ int pool_report(progress *bar, int quiet, const job *j, const pool_result *r,
 void pool_report_skipped(size_t skipped, int quiet)
 {
 	if (skipped && !quiet)
-		out_message(NULL, "skipped %zu file%s in directories that %s not images",
+		out_message(NULL, "skipped %zu file%s in directories that %s not images or videos",
 		            skipped, skipped == 1 ? "" : "s", skipped == 1 ? "is" : "are");
 }
 

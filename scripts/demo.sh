@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # demo.sh - set up, build, and run veto's main job on the bundled samples:
-# hash every image in samples/ (PDQ, as the reference computes it), then
-# show that an edited copy matches and an unrelated photo does not.
+# hash every image and video in samples/ (PDQ, vPDQ and TMK+PDQF, as the
+# references compute them), then show that an edited copy matches and an
+# unrelated file does not, for photos and for videos.
 # Any arguments replace samples/ as the paths to hash.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -13,7 +14,8 @@ VETO=build-release/veto
 if [ $# -gt 0 ]; then
 	exec "$VETO" hash "$@"
 fi
-echo "== veto hash samples/    (hash,quality,path: the reference's format)"
+echo "== veto hash samples/    (images: hash,quality,path as the reference prints;"
+echo "                          videos: md5,vpdq:frames hashed,path)"
 "$VETO" hash samples/
 echo
 echo "== veto compare: the bridge photo against an edited (shrunk) copy"
@@ -24,3 +26,9 @@ echo "== veto compare: the bridge photo against an unrelated photo"
 echo
 echo "== veto hash --json (every signal of one file)"
 "$VETO" hash --json samples/street.jpg
+echo
+echo "== veto compare: a video against a copy with a logo added (vPDQ + TMK)"
+"$VETO" compare samples/pattern-grey.mp4 samples/pattern-logo.mp4 || true
+echo
+echo "== veto compare: the same video against an unrelated one"
+"$VETO" compare samples/pattern-grey.mp4 samples/doorknob.mp4 || true
