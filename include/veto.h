@@ -242,6 +242,9 @@ typedef struct veto_video_info {
 	int rotation;           /* display-matrix rotation, degrees; not applied
 	                         * (the references ignore it) */
 	int partial;            /* 1: stopped early (damaged data, budget) */
+	int damaged;            /* 1: partial because the data is damaged or cut
+	                         * short (the references refuse such files or
+	                         * stop there); 0 for a budget the caller set */
 	char partial_reason[200];
 	int has_digests;
 	uint8_t md5[16];

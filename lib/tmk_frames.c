@@ -559,8 +559,10 @@ int tmk_run(video *v, const veto_video_options *o, double deadline, veto_tmk *t,
 	if (rc < 0)
 		return rc;
 	info->frames_decoded = v->frames_out;
-	if (v->corrupt)
+	if (v->corrupt) {
 		mark_partial(t, v->corrupt_msg);
+		info->damaged = 1;
+	}
 	if (v->timed_out)
 		mark_partial(t, "stopped at the time limit");
 	if (t->frame_count == 0)

@@ -16,9 +16,10 @@
  * r_frame_rate), and number frames by decoder output. The same here, so
  * frame numbers, timestamps and the fps-based sampling rule agree.
  *
- * Speed. The reference asks for slice threads, which an ordinary x264
- * stream (one slice per frame) cannot use; veto asks for frame threads as
- * well, which decode several frames at once with bit-identical output.
+ * Threads. Like the reference, the decoder gets slice threads only (an
+ * ordinary x264 stream, one slice per frame, decodes on one thread): frame
+ * threads conceal damaged data differently from run to run. The hashers
+ * run beside the decoder on the other cores (vpdq.c).
  */
 #include "video_internal.h"
 
@@ -219,8 +220,14 @@ static int open_common(video *v, const video_open_params *p, veto_error *err)
 		return veto_fail(err, VETO_ERR_NOMEM, "%s: out of memory", v->name);
 	if (avcodec_parameters_to_context(v->dec, cp) < 0)
 		return veto_fail(err, VETO_ERR_CORRUPT, "%s: bad codec parameters", v->name);
+	/* The reference's threading: slice threads only. Frame threads would
+	 * decode valid streams to the same bits, but conceal damage in a
+	 * racy way (the same truncated file gave different last frames from
+	 * run to run), and a hash must not depend on the run. Parallelism
+	 * comes from hashing beside the decoder instead. */
 	v->dec->thread_count = p->threads > 0 ? p->threads : 0;
-	v->dec->thread_type = FF_THREAD_FRAME | FF_THREAD_SLICE;
+	v->dec->thread_type = FF_THREAD_SLICE;
+	v->ref_no_flush = v->stream_index != 0;
 	v->dec->pkt_timebase = v->st->time_base;
 	e = avcodec_open2(v->dec, codec, NULL);
 	if (e < 0) {

@@ -177,6 +177,7 @@ int veto_video_hash_file(const char *path, const veto_video_options *opts,
 		rc = veto_digest_fd(fd, path, file.md5, file.sha256, &file.file_bytes, err);
 		file.has_digests = rc == VETO_OK;
 	}
+	/* Planned first; in full if the plan turns out wrong. */
 	for (int plan = 1; !rc; plan = 0) {
 		video *v = NULL;
 		video_open_params vp;
@@ -219,6 +220,7 @@ int veto_video_hash_buffer(const uint8_t *data, size_t size, const char *name,
 		if (rc)
 			return rc;
 	}
+	/* Planned first; in full if the plan turns out wrong. */
 	for (int plan = 1; !rc; plan = 0) {
 		video *v = NULL;
 		video_open_params vp;

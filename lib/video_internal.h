@@ -11,8 +11,8 @@
  * FFmpeg's; what the hashers do with it (swscale to RGB24, PDQ, TMK) lives
  * in vpdq.c and tmk*.c.
  *
- * Decoding uses FFmpeg's frame threads: the output is bit-identical to
- * single-threaded decoding (decoders are deterministic), only faster.
+ * Decoding uses slice threads only, as the reference does (video.c says
+ * why); the hashers are where the parallelism is.
  */
 #ifndef VETO_VIDEO_INTERNAL_H
 #define VETO_VIDEO_INTERNAL_H
@@ -56,6 +56,14 @@ typedef struct video {
 	AVFrame *frame;
 	int64_t frames_out;     /* frames returned so far */
 	int draining;           /* sent the flush packet */
+	int ref_no_flush;       /* the video is not stream 0: vpdq-hash-video
+	                         * never flushes its decoder then (its flush
+	                         * packet is an empty one with stream index 0,
+	                         * which it filters out as "not video"), so the
+	                         * frames a decoder returns only when flushed
+	                         * are not in its output; vPDQ leaves them out
+	                         * too (TMK's reference, the ffmpeg CLI, keeps
+	                         * them). */
 	int ended;
 	int corrupt;            /* a packet failed to decode (results partial) */
 	int timed_out;          /* the deadline passed (results partial) */

@@ -24,7 +24,7 @@
  * pre-pass shows it: MP4/MOV or Matroska/WebM, every packet with a
  * distinct pts, none flagged discard (edit lists), the first a keyframe.
  * While decoding, every frame's pts must be one of those ranks and
- * increase; if not, video_next reports VIDEO_REPLAN and the caller
+ * increase; if not, video_next ends with v->replan set and the caller
  * decodes again in full, so a surprise costs time, never correctness.
  * tests/test_vpdq.c compares sampled output with the every-frame
  * reference filtered by the rule; scripts/check-vpdq-against-reference.sh
@@ -139,7 +139,7 @@ void video_plan_free(video *v)
 
 int video_plan_sampling(video *v, int mod)
 {
-	if (mod <= 1 || v->frames_out || v->pkt_index)
+	if (mod <= 1 || v->frames_out || v->pkt_index || v->ref_no_flush)
 		return 0;
 	const char *fmt = v->fmt->iformat->name;
 	if (strcmp(fmt, "mov,mp4,m4a,3gp,3g2,mj2") && strcmp(fmt, "matroska,webm"))

@@ -16,10 +16,10 @@
  *    plane (the same filter, DCT and quality as the image hasher);
  *  - the timestamp is (float)n / (float)fps.
  *
- * Pipeline. The calling thread demuxes and drives the decoder (which runs
- * its own frame threads); hashed frames are handed, as references to the
- * decoder's buffers (no copy), to `threads` workers through a bounded ring,
- * so memory stays at a few frames whatever the video's length. Each worker
+ * Pipeline. The calling thread demuxes and drives the decoder; hashed
+ * frames are copied (see vpdq_frame for why not referenced) and handed to
+ * `threads` workers through a bounded ring, so memory stays at a few
+ * frames whatever the video's length. Each worker
  * owns its swscale context, RGB buffer and PDQ stream. Results are sorted
  * by frame number at the end, as the reference sorts them.
  *
@@ -129,8 +129,14 @@ typedef struct job {
 	int64_t number;
 } job;
 
+#define MAX_SPARE 256
+
 typedef struct pool {
 	pthread_mutex_t mu;
+	/* Copies of decoded frames, recycled: workers never hold the
+	 * decoder's own buffers (see vpdq_frame). */
+	AVFrame *spare[MAX_SPARE];
+	int nspare;
 	pthread_cond_t can_take, can_put;
 	job *ring;
 	int cap, head, count, closing;
@@ -185,10 +191,13 @@ static void *worker_main(void *arg)
 		veto_vpdq_frame r;
 		memset(&r, 0, sizeof r);
 		int jrc = rc ? rc : hash_frame(&w, j.f, &r.pdq, &r.quality);
-		av_frame_free(&j.f);
 		r.frame = j.number;
 		r.timestamp = (float)j.number / p->fps;
 		pthread_mutex_lock(&p->mu);
+		if (p->nspare < MAX_SPARE)
+			p->spare[p->nspare++] = j.f;
+		else
+			av_frame_free(&j.f);
 		if (!jrc)
 			jrc = push_result(p, &r);
 		if (jrc && !p->failed) {
@@ -295,10 +304,33 @@ int vpdq_frame(vpdq_run *r, const AVFrame *f, int64_t n)
 	pool *p = &r->p;
 	if (r->rc || n % r->mod != 0)
 		return r->rc;
+	if (r->v->ref_no_flush && r->v->draining)
+		return 0; /* the reference never sees these (video_internal.h) */
 	if (r->use_pool) {
-		AVFrame *c = av_frame_clone(f);
-		if (!c)
+		/* A copy, not a reference: holding the decoder's buffers would
+		 * change which pooled buffer it decodes into next, and a damaged
+		 * frame that the decoder only partly writes would then show
+		 * different stale pixels from run to run. With copies the decoder
+		 * recycles its buffers exactly as in the reference. */
+		pthread_mutex_lock(&p->mu);
+		AVFrame *c = p->nspare ? p->spare[--p->nspare] : NULL;
+		pthread_mutex_unlock(&p->mu);
+		if (c && (c->width != f->width || c->height != f->height || c->format != f->format))
+			av_frame_free(&c);
+		if (!c) {
+			c = av_frame_alloc();
+			if (c) {
+				c->format = f->format;
+				c->width = f->width;
+				c->height = f->height;
+				if (av_frame_get_buffer(c, 0) < 0)
+					av_frame_free(&c);
+			}
+		}
+		if (!c || av_frame_copy(c, f) < 0) {
+			av_frame_free(&c);
 			return r->rc = veto_fail(&r->err, VETO_ERR_NOMEM, "%s: out of memory", r->v->name);
+		}
 		pthread_mutex_lock(&p->mu);
 		while (p->count == p->cap)
 			pthread_cond_wait(&p->can_put, &p->mu);
@@ -335,6 +367,8 @@ static void stop_pool(vpdq_run *r)
 			pthread_join(r->tid[i], NULL);
 		for (int i = 0; i < p->count; i++)
 			av_frame_free(&p->ring[(p->head + i) % p->cap].f);
+		while (p->nspare)
+			av_frame_free(&p->spare[--p->nspare]);
 		free(p->ring);
 		pthread_mutex_destroy(&p->mu);
 		pthread_cond_destroy(&p->can_take);
@@ -392,14 +426,19 @@ int vpdq_end(vpdq_run *r, veto_vpdq *out, int budget_hit, veto_error *err)
 	if (budget_hit)
 		set_partial(info, "stopped at the frame budget (%llu frames)",
 		            (unsigned long long)r->o->max_frames);
-	if (v->corrupt)
+	if (v->corrupt) {
 		set_partial(info, "damaged stream: %.150s", v->corrupt_msg);
+		info->damaged = 1;
+	}
 	if (v->timed_out)
 		set_partial(info, "stopped at the time budget (%g s)", r->o->max_seconds);
-	if (v->nb_frames > 0 && video_frames_total(v) < v->nb_frames)
+	if (v->nb_frames > 0 && video_frames_total(v) < v->nb_frames && !v->timed_out &&
+	    !budget_hit) {
 		/* e.g. a file cut short: the index lists frames whose data is gone */
+		info->damaged = 1;
 		set_partial(info, "the stream ended after %lld of the %lld frames its container "
 		            "lists", (long long)video_frames_total(v), (long long)v->nb_frames);
+	}
 	if (p->nres > 1)
 		qsort(p->res, p->nres, sizeof *p->res, cmp_frame);
 	out->frames = p->res;

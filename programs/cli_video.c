@@ -322,8 +322,10 @@ json_t *cli_video_json(const char *path, const cli_video *v, const cli_video_fla
 	json_object_set_new(o, "frames_skipped", json_integer(in->frames_skipped));
 	json_object_set_new(o, "rotation", json_integer(in->rotation));
 	json_object_set_new(o, "partial", json_boolean(in->partial));
-	if (in->partial)
+	if (in->partial) {
+		json_object_set_new(o, "damaged", json_boolean(in->damaged));
 		json_object_set_new(o, "partial_reason", json_string(in->partial_reason));
+	}
 	if (in->has_digests) {
 		out_hex(in->md5, 16, md5);
 		out_hex(in->sha256, 32, sha);

@@ -37,8 +37,11 @@ void cmd_hash_help(FILE *f)
 	      "  MD5,vpdq:N,PATH           (N: frames hashed; --json has everything)\n"
 	      "or with --format vpdq, the reference's file: one line per hashed frame,\n"
 	      "  FRAME,QUALITY,HASH,TIMESTAMP\n"
-	      "A video that breaks off midway (damaged data, or a budget below) still\n"
-	      "prints what was hashed, with a warning on stderr and \"partial\" in JSON.\n"
+	      "A video that breaks off midway still prints what was hashed, marked\n"
+	      "\"partial\" in JSON with the reason on stderr: for damaged or cut-short\n"
+	      "data it also counts as a failure (exit status 1), as the references refuse\n"
+	      "such files; for a budget you set (--max-frames, --max-seconds) it is a\n"
+	      "warning.\n"
 	      "\n"
 	      "Each PATH is an image file, a directory, or '-' to read paths from standard\n"
 	      "input, one per line. Directories are walked recursively in byte order of\n"
@@ -117,9 +120,16 @@ static void emit(void *ctx, const job *j, pool_result *r)
 		progress_clear(&pr->bar);
 	if (r->kind == KIND_VIDEO) {
 		const veto_vpdq *v = r->video.vpdq;
-		if (v->info.partial && !pr->quiet)
+		/* Damaged or cut-short data: the hashes so far are printed (marked
+		 * partial) but the file counts as failed, as the references refuse
+		 * such files; a budget the user set is only a warning. */
+		if (v->info.damaged) {
+			out_message(&pr->bar, "%s: partial result: %s", j->path, v->info.partial_reason);
+			pr->failures++;
+		} else if (v->info.partial && !pr->quiet) {
 			out_message(&pr->bar, "warning: %s: partial result: %s", j->path,
 			            v->info.partial_reason);
+		}
 		if (pr->fmt.json) {
 			json_t *o = cli_video_json(j->path, &r->video, pr->vflags);
 			char *txt = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER |

@@ -242,8 +242,12 @@ static int print_video(matcher *mt, const char *path, const veto_vpdq *v, const 
 {
 	if (vr->nhits)
 		mt->matched++;
-	if (v->info.partial && !mt->quiet)
+	if (v->info.damaged) {
+		out_message(&mt->bar, "%s: partial result: %s", path, v->info.partial_reason);
+		mt->failures++;
+	} else if (v->info.partial && !mt->quiet) {
 		out_message(&mt->bar, "warning: %s: partial result: %s", path, v->info.partial_reason);
+	}
 	if (!mt->json) {
 		if (vr->nhits && mt->stdout_tty)
 			progress_clear(&mt->bar);

@@ -20,7 +20,10 @@
 #   the percentages per banked video equal `veto compare`'s.
 # - Hostile: audio only, no frames, truncated, a frame budget, frames too
 #   small, a pixel limit, a text file: the right exit status and a message
-#   naming the file; partial results are flagged as partial.
+#   naming the file; partial results are flagged as partial (and damaged,
+#   with exit 1, when the data is cut short rather than a budget reached).
+# - vpdq-hash-video never flushes its decoder when the video is not stream
+#   0; a clip with audio first must lose the same last frames.
 set -u
 
 VETO=${1:?usage: test_video_cli.sh VETO_BINARY TESTDATA_DIR}
@@ -194,8 +197,9 @@ ff -f lavfi -i testsrc2=size=4x4:rate=10 -t 1 -pix_fmt yuv420p "$T/tiny.mkv" 2> 
 head -c 300000 "$VD/samples/chair-20-sd-bar.mp4" > "$T/cut.mp4"
 "$VETO" hash --no-tmk --json "$T/cut.mp4" > "$T/cut.json" 2> "$T/err"
 rc=$?
-if [ $rc -eq 1 ] && grep -q "cut.mp4" "$T/err"; then ok
-elif [ $rc -eq 0 ] && grep -q '"partial":true' "$T/cut.json" && grep -q "cut.mp4: partial" "$T/err"; then ok
+# Cut short: exit 1 naming the file; what did hash is printed, marked damaged.
+if [ $rc -eq 1 ] && grep -q "cut.mp4" "$T/err" &&
+   { [ ! -s "$T/cut.json" ] || grep -q '"partial":true,"damaged":true' "$T/cut.json"; }; then ok
 else bad "truncated mp4: rc $rc $(cat "$T/err")"; fi
 "$VETO" hash --no-tmk --json --max-frames 7 --every 0 "$VD/samples/chair-20-sd-bar.mp4" > "$T/budget.json" 2> "$T/err"
 python3 -c 'import json,sys; o=json.load(open(sys.argv[1])); assert o["partial"] and len(o["vpdq"])==7 and "budget" in o["partial_reason"]' "$T/budget.json" &&
@@ -212,6 +216,23 @@ printf 'just some text\n' > "$T/notes.txt"
 [ $? -eq 1 ] && grep -q "notes.txt" "$T/err" && ok || bad "text file: $(cat "$T/err")"
 "$VETO" hash --every -1 "$VD/samples/chair-20-sd-bar.mp4" > /dev/null 2>&1
 [ $? -eq 2 ] && ok || bad "--every -1 must be a usage error"
+# Audio as stream 0: the reference's output lacks the frames only a flush
+# returns (B-frame delay); veto's does too, and TMK (whose reference, the
+# ffmpeg CLI, flushes) still sees every frame.
+ff -i "$VD/samples/chair-19-sd-bar.mp4" -map 0:a -map 0:v -c copy -t 3 "$T/audiofirst.mkv"
+ff -i "$VD/samples/chair-19-sd-bar.mp4" -map 0:v -map 0:a -c copy -t 3 "$T/videofirst.mkv"
+"$VETO" hash --no-tmk --json --every 0 "$T/audiofirst.mkv" > "$T/af.json" &&
+"$VETO" hash --no-tmk --json --every 0 "$T/videofirst.mkv" > "$T/vf.json"
+if python3 - "$T/af.json" "$T/vf.json" <<'EOF'
+import json, sys
+a, v = (json.load(open(p)) for p in sys.argv[1:])
+fa, fv = a['vpdq'], v['vpdq']
+assert a['frames'] == v['frames'] == len(fv), (a['frames'], v['frames'], len(fv))
+# the same frames, minus the decoder's reordering delay at the end
+assert 0 < len(fv) - len(fa) <= 4 and fa == fv[:len(fa)], (len(fa), len(fv))
+EOF
+then ok; else bad "audio-first clip: vPDQ must drop the frames only a flush returns"; fi
+
 # A directory of mixed images and videos: both kinds hashed, in order.
 mkdir -p "$T/mixed" && cp "$VD/samples/doorknob-hd-no-bar.mp4" "$TD/pdq/bridge-mods/aaa-orig.jpg" "$T/mixed/"
 out=$("$VETO" hash --no-tmk "$T/mixed")

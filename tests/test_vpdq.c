@@ -15,7 +15,8 @@
  * 4. Matching: veto_vpdq_compare against a brute force written here from
  *    python-threatexchange's rule (de-dup, quality >= 50, distance <= 31).
  * 5. Hostile bytes: truncated files at many lengths, bytes flipped inside
- *    the media data, garbage, empty input, a budget of frames and of time:
+ *    the media data (hashed twice: damaged data must hash the same way on
+ *    every run), garbage, empty input, a budget of frames and of time:
  *    each gives an error naming the input or a result marked partial, and
  *    never a crash (the sanitizer build runs this too).
  */
@@ -281,6 +282,18 @@ static void check_hostile(const char *td)
 			CHECK(v->count <= ref->count + 16, "flipped: %zu frames", v->count);
 		else
 			CHECK(strstr(err.message, "flipped.mp4") != NULL, "flipped: message '%s'", err.message);
+		/* Damaged data must still hash the same way every time (frame
+		 * threads conceal damage racily; veto decodes as the reference). */
+		veto_vpdq *again = NULL;
+		int rc2 = veto_vpdq_hash_buffer(bad, size, "flipped.mp4", &o, &again, &err);
+		CHECK_INT(rc2, rc, "flipped round %d: the second run's status differs", round);
+		if (rc == VETO_OK && rc2 == VETO_OK) {
+			char *a = lines_of(v), *b = lines_of(again);
+			CHECK(!strcmp(a, b), "flipped round %d: two runs hash differently", round);
+			free(a);
+			free(b);
+		}
+		veto_vpdq_free(again);
 		veto_vpdq_free(v);
 		v = NULL;
 	}
