@@ -24,12 +24,12 @@ typedef struct command {
 } command;
 
 static const command commands[] = {
-	{"hash", "print the PDQ hash of image files and directories", cmd_hash, cmd_hash_help},
-	{"compare", "compare two images or PDQ hashes (Hamming distance)", cmd_compare,
+	{"hash", "hash image and video files and directories", cmd_hash, cmd_hash_help},
+	{"compare", "compare two images or PDQ hashes, or two videos (vPDQ, TMK)", cmd_compare,
 	 cmd_compare_help},
 	{"index", "build, add to, delete from or describe a bank of hashes (.vidx)", cmd_index,
 	 cmd_index_help},
-	{"match", "match images or hash lists against a bank", cmd_match, cmd_match_help},
+	{"match", "match images, videos or hash lists against a bank", cmd_match, cmd_match_help},
 };
 #define NCOMMANDS (sizeof commands / sizeof *commands)
 
@@ -37,9 +37,10 @@ static void main_help(FILE *f)
 {
 	fputs("Usage: veto COMMAND [OPTIONS] [ARGS]\n"
 	      "\n"
-	      "Perceptual (PDQ) and exact (MD5, SHA-256) hashes of images, bit-compatible\n"
-	      "with Meta ThreatExchange's pdq-photo-hasher, for matching against banks of\n"
-	      "hashes of non-consensual intimate imagery.\n"
+	      "Perceptual and exact hashes of images (PDQ, MD5, SHA-256) and videos (vPDQ,\n"
+	      "TMK+PDQF, MD5, SHA-256), bit-compatible with Meta ThreatExchange's\n"
+	      "reference hashers, for matching against banks of hashes of non-consensual\n"
+	      "intimate imagery.\n"
 	      "\n"
 	      "Commands:\n", f);
 	for (size_t i = 0; i < NCOMMANDS; i++)
