@@ -38,15 +38,19 @@
  * swscale runs the same code on the same pixels) and re-implements
  * do_video_out's arithmetic in the same double/float operations.
  *
- * Known differences, all outside well-formed files: veto decodes the
- * first video stream (the CLI picks the largest, ffmpeg_opt.c
- * open_output_file), stops at the first
- * packet the decoder rejects (the CLI logs and goes on), and does not
- * replay the CLI's own dts guesses, which FFmpeg only uses for frames
- * without a usable pts.
+ * The CLI's own timestamp bookkeeping (it overwrites each packet's dts
+ * with its running estimate, and stamps the frames the decoder returns at
+ * the end without a pts with the dts it buffered then: ffmpeg.c
+ * process_input_packet / decode_video, dts_buffer) is replayed by video.c
+ * (cli_*) while TMK runs; it decides the last frames of pts-less
+ * containers such as AVI with B frames.
  *
- * Memory is bounded: one filtered frame, the previous one, and a 12 KiB
- * output buffer; repeated frames are counted, never copied.
+ * Known differences, all on damaged or unusual files: veto decodes the
+ * first video stream (the CLI picks the largest, ffmpeg_opt.c
+ * open_output_file), stops at the first packet the decoder rejects (the
+ * CLI logs and goes on), and decodes with slice threads where the CLI
+ * uses frame threads (the same bits on valid data; on damaged data the
+ * CLI's own output varies from run to run).
  */
 #include "tmk_internal.h"
 
@@ -391,6 +395,9 @@ int tmk_frames_new(tmk_frames **out, video *v, veto_error *err)
 	}
 	if (start != AV_NOPTS_VALUE)
 		f->pts_shift = av_rescale_q(-start, AV_TIME_BASE_Q, v->st->time_base);
+	/* Replay the CLI's dts bookkeeping in the decoding layer. */
+	v->cli_ts = 1;
+	v->cli_shift = f->pts_shift;
 	f->vscfr = fmt->nb_streams == 1;
 	*out = f;
 	return VETO_OK;

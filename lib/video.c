@@ -229,6 +229,8 @@ static int open_common(video *v, const video_open_params *p, veto_error *err)
 	v->dec->thread_type = FF_THREAD_SLICE;
 	v->ref_no_flush = v->stream_index != 0;
 	v->dec->pkt_timebase = v->st->time_base;
+	/* As the ffmpeg CLI does (TMK's timestamps depend on it; pixels do not). */
+	v->dec->framerate = v->st->avg_frame_rate;
 	e = avcodec_open2(v->dec, codec, NULL);
 	if (e < 0) {
 		av_message(e, msg, sizeof msg);
@@ -307,6 +309,81 @@ static void mark_corrupt(video *v, const char *what, int e)
 	         (long long)v->frames_out, msg);
 }
 
+/* ------------------------------------------- the ffmpeg CLI's timestamps
+ * (fftools/ffmpeg.c 5.1: process_input_packet and decode_video), for TMK,
+ * whose reference reads frames from that CLI. Only frames without a pts of
+ * their own (containers such as AVI with B frames) are affected. */
+
+static int64_t cli_frame_duration(const video *v)
+{
+	const AVRational fr = v->dec->framerate;
+	if (!fr.num || !fr.den || v->dec->ticks_per_frame <= 0)
+		return 0;
+	const AVCodecParserContext *pc = av_stream_get_parser(v->st);
+	const int ticks = pc ? pc->repeat_pict + 1 : v->dec->ticks_per_frame;
+	return ((int64_t)AV_TIME_BASE * fr.den * ticks) / fr.num / v->dec->ticks_per_frame;
+}
+
+static void cli_advance(video *v, int64_t duration)
+{
+	if (v->cli_next_dts != AV_NOPTS_VALUE && duration)
+		v->cli_next_dts += duration;
+	else
+		v->cli_next_dts = AV_NOPTS_VALUE;
+}
+
+/* A packet about to be sent: the CLI's dts replaces its own. */
+static void cli_packet(video *v, AVPacket *pkt)
+{
+	const AVRational tb = v->st->time_base;
+	if (!v->cli_started) {
+		const AVRational afr = v->st->avg_frame_rate;
+		v->cli_next_dts = afr.num ? (int64_t)(-v->dec->has_b_frames * AV_TIME_BASE / av_q2d(afr)) : 0;
+		v->cli_started = 1;
+	}
+	if (pkt->dts != AV_NOPTS_VALUE)
+		v->cli_next_dts = av_rescale_q(pkt->dts + v->cli_shift, tb, AV_TIME_BASE_Q);
+	const int64_t dts = v->cli_next_dts;
+	pkt->dts = dts == AV_NOPTS_VALUE ? AV_NOPTS_VALUE : av_rescale_q(dts, AV_TIME_BASE_Q, tb) - v->cli_shift;
+	v->cli_duration = pkt->duration ? av_rescale_q(pkt->duration, tb, AV_TIME_BASE_Q)
+	                                : cli_frame_duration(v);
+	cli_advance(v, v->cli_duration); /* the first decode call always advances */
+	v->cli_frames = 0;
+}
+
+/* Draining: each receive is one decode_video(NULL) call of the CLI, which
+ * first buffers its current dts. */
+static void cli_drain_call(video *v)
+{
+	if (v->cli_nbuf == v->cli_capbuf) {
+		size_t cap = v->cli_capbuf ? 2 * v->cli_capbuf : 16;
+		int64_t *n = (int64_t *)realloc(v->cli_buf, cap * sizeof *n);
+		if (!n)
+			return; /* only the stamps of pts-less final frames suffer */
+		v->cli_buf = n;
+		v->cli_capbuf = cap;
+	}
+	const int64_t d = v->cli_next_dts;
+	v->cli_buf[v->cli_nbuf++] = d == AV_NOPTS_VALUE ? AV_NOPTS_VALUE
+	                                                 : av_rescale_q(d, AV_TIME_BASE_Q, v->st->time_base);
+}
+
+static void cli_frame(video *v, AVFrame *f)
+{
+	if (!v->draining) {
+		/* each frame after the first from one packet is another call */
+		if (v->cli_frames++ > 0)
+			cli_advance(v, v->cli_duration);
+		return;
+	}
+	if (f->best_effort_timestamp == AV_NOPTS_VALUE && v->cli_nbuf > 0) {
+		const int64_t t = v->cli_buf[0];
+		memmove(v->cli_buf, v->cli_buf + 1, (v->cli_nbuf - 1) * sizeof *v->cli_buf);
+		v->cli_nbuf--;
+		f->best_effort_timestamp = t == AV_NOPTS_VALUE ? t : t - v->cli_shift;
+	}
+}
+
 /* Read the next packet of our stream into v->pkt: 1, or 0 at the end of
  * the container (the decoder has then been sent the flush). Packets the
  * sampling plan drops are skipped here. */
@@ -350,8 +427,14 @@ int video_next(video *v, AVFrame **frame, int64_t *number, veto_error *err)
 {
 	int stalls = 0;
 	while (!v->ended) {
+		if (v->cli_ts && v->draining)
+			cli_drain_call(v);
 		int e = avcodec_receive_frame(v->dec, v->frame);
+		if (v->cli_ts && v->draining)
+			cli_advance(v, cli_frame_duration(v));
 		if (e >= 0) {
+			if (v->cli_ts)
+				cli_frame(v, v->frame);
 			if (v->frame->width <= 0 || v->frame->height <= 0 ||
 			    (uint64_t)v->frame->width * (uint64_t)v->frame->height > v->max_pixels) {
 				v->ended = 1;
@@ -393,6 +476,8 @@ int video_next(video *v, AVFrame **frame, int64_t *number, veto_error *err)
 			if (r == 0)
 				continue;
 			v->pending = v->pkt;
+			if (v->cli_ts)
+				cli_packet(v, v->pending);
 		}
 		e = avcodec_send_packet(v->dec, v->pending);
 		if (e == AVERROR(EAGAIN)) {
@@ -420,6 +505,7 @@ void video_close(video *v)
 	if (!v)
 		return;
 	video_plan_free(v);
+	free(v->cli_buf);
 	av_frame_free(&v->frame);
 	av_packet_free(&v->pkt);
 	avcodec_free_context(&v->dec);

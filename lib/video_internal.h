@@ -81,6 +81,18 @@ typedef struct video {
 	uint8_t *plan_action;   /* by packet index */
 	size_t plan_n;
 	int64_t plan_last;
+	/* The ffmpeg CLI's timestamp bookkeeping (video.c, cli_*), replayed for
+	 * TMK when `cli_ts` is set: it overwrites every packet's dts with its
+	 * own running estimate and stamps frames the decoder returns at the
+	 * end without a timestamp with the dts it had buffered then. */
+	int cli_ts;
+	int64_t cli_shift;      /* the CLI's ts_offset, stream time base */
+	int cli_started;
+	int64_t cli_next_dts;   /* AV_TIME_BASE units, shifted */
+	int64_t cli_duration;   /* of the packet last sent, AV_TIME_BASE */
+	int cli_frames;         /* frames received since that packet */
+	int64_t *cli_buf;       /* the CLI's dts_buffer (stream time base) */
+	size_t cli_nbuf, cli_capbuf;
 	double deadline;
 	uint64_t max_pixels;
 	char corrupt_msg[200];
