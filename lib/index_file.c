@@ -64,19 +64,28 @@ static const void *section_ptr(const vidx_base *b, int i)
 	                                 : (const void *)b->slices[s].offsets;
 }
 
-static int write_all(int fd, const void *p, size_t n)
+typedef struct write_ctx {
+	const vidx_base *b;
+	const vidx_layout *l;
+	const uint8_t *hdr;
+} write_ctx;
+
+static int write_body(int fd, void *arg)
 {
-	const uint8_t *c = (const uint8_t *)p;
-	while (n) {
-		ssize_t w = write(fd, c, n > (1u << 30) ? (1u << 30) : n);
-		if (w < 0) {
-			if (errno == EINTR) continue;
-			return -1;
-		}
-		c += w;
-		n -= (size_t)w;
+	const write_ctx *c = (const write_ctx *)arg;
+	static const uint8_t zeros[64] = {0};
+	int bad = veto_write_all(fd, c->hdr, HEADER_SIZE);
+	uint64_t pos = 0;
+	for (int i = 0; i < c->l->nsec && !bad; i++) {
+		if (c->l->off[i] > pos)
+			bad = veto_write_all(fd, zeros, (size_t)(c->l->off[i] - pos));
+		if (!bad && c->l->len[i])
+			bad = veto_write_all(fd, section_ptr(c->b, i), (size_t)c->l->len[i]);
+		pos = c->l->off[i] + c->l->len[i];
 	}
-	return 0;
+	if (!bad && c->l->total > pos)
+		bad = veto_write_all(fd, zeros, (size_t)(c->l->total - pos));
+	return bad;
 }
 
 int vidx_file_write(const vidx_base *b, const char *path, veto_error *err)
@@ -109,62 +118,10 @@ int vidx_file_write(const vidx_base *b, const char *path, veto_error *err)
 	const uint64_t hsum = XXH3_64bits(hdr, HEADER_SIZE - 8);
 	memcpy(hdr + HEADER_SIZE - 8, &hsum, 8);
 
-	size_t plen = strlen(path);
-	char *tmp = (char *)malloc(plen + 16);
-	if (!tmp) {
-		free(hdr);
-		return veto_fail(err, VETO_ERR_NOMEM, "out of memory");
-	}
-	snprintf(tmp, plen + 16, "%s.tmp.XXXXXX", path);
-	int fd = mkstemp(tmp);
-	if (fd < 0) {
-		int e = errno;
-		free(hdr);
-		free(tmp);
-		return veto_fail(err, VETO_ERR_IO, "%s: cannot create a temporary file beside it: %s",
-		                 path, strerror(e));
-	}
-	static const uint8_t zeros[64] = {0};
-	int bad = write_all(fd, hdr, HEADER_SIZE);
-	uint64_t pos = 0;
-	for (int i = 0; i < l.nsec && !bad; i++) {
-		if (l.off[i] > pos)
-			bad = write_all(fd, zeros, (size_t)(l.off[i] - pos));
-		if (!bad && l.len[i])
-			bad = write_all(fd, section_ptr(b, i), (size_t)l.len[i]);
-		pos = l.off[i] + l.len[i];
-	}
-	if (!bad && l.total > pos)
-		bad = write_all(fd, zeros, (size_t)(l.total - pos));
-	if (!bad)
-		bad = fsync(fd);
-	int e = errno;
-	if (close(fd) != 0 && !bad) {
-		bad = 1;
-		e = errno;
-	}
-	if (!bad && rename(tmp, path) != 0) {
-		bad = 1;
-		e = errno;
-	}
+	write_ctx c = {b, &l, hdr};
+	int rc = veto_write_file_safely(path, "index", write_body, &c, err);
 	free(hdr);
-	if (bad) {
-		unlink(tmp);
-		free(tmp);
-		return veto_fail(err, VETO_ERR_IO, "%s: cannot write the index: %s", path, strerror(e));
-	}
-	free(tmp);
-	/* Make the rename itself durable. */
-	char *dup = strdup(path);
-	if (dup) {
-		int dfd = open(dirname(dup), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (dfd >= 0) {
-			fsync(dfd);
-			close(dfd);
-		}
-		free(dup);
-	}
-	return VETO_OK;
+	return rc;
 }
 
 static int refuse(veto_error *err, const char *path, const char *why)

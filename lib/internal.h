@@ -52,6 +52,12 @@ void pdq_pipe_reset(pdq_pipe *p);
 int pdq_pipe_finish(pdq_pipe *p, float a[64 * 64], float a_dih[64 * 64]);
 void pdq_pipe_free(pdq_pipe *p);
 
+/* PDQ's 16x64 DCT-II basis (rows 1..16) and the 16x16 corner D A D^T of a
+ * 64x64 plane, in the reference's float operations (pdq.c; TMK's PDQF
+ * features are this corner, unthresholded). */
+void pdq_dct_matrix(float d[16 * 64]);
+void pdq_dct64_to_16(const float d[16 * 64], const float a[64 * 64], float b[16 * 16]);
+
 /* Quality, DCT and threshold from the 64x64 plane; with `dihedral`, all
  * eight variants (dihedral[0] is the plain hash of that plane). */
 int pdq_hash_from_64x64(const float a[64 * 64], veto_pdq_hash *hash, int *quality,
@@ -134,6 +140,13 @@ int veto_decode_image(const uint8_t *data, size_t size, const decode_params *p,
  * *bytes receives the length hashed. */
 int veto_digest_fd(int fd, const char *name, uint8_t md5[16], uint8_t sha256[32],
                    uint64_t *bytes, veto_error *err);
+
+/* Crash-safe file writing (safe_write.c): body(fd, ctx) writes the
+ * contents (returning nonzero on failure, errno set); the file appears at
+ * `path` whole or not at all. `what` names it in messages ("index"). */
+int veto_write_all(int fd, const void *p, size_t n);
+int veto_write_file_safely(const char *path, const char *what,
+                           int (*body)(int fd, void *ctx), void *ctx, veto_error *err);
 
 /* EXIF orientation from a TIFF-structured EXIF block ("II*\0"/"MM\0*"),
  * 1 if absent or unreadable. Bounds-checked; never reads past size. */

@@ -33,7 +33,7 @@
  * float first, which matters for the last bit. Computed once per call: it
  * costs ~1k cos() calls, negligible next to decoding, and keeps the library
  * free of global state. */
-static void dct_matrix(float d[16 * 64])
+void pdq_dct_matrix(float d[16 * 64])
 {
 	const double pi = 3.14159265358979323846;
 	const float scale = (float)sqrt(2.0 / 64.0);
@@ -43,11 +43,9 @@ static void dct_matrix(float d[16 * 64])
 			                (double)(i + 1) * (double)(2 * j + 1)));
 }
 
-static void dct64_to_16(const float a[64 * 64], float b[16 * 16])
+void pdq_dct64_to_16(const float d[16 * 64], const float a[64 * 64], float b[16 * 16])
 {
-	float d[16 * 64];
 	float t[16 * 64];
-	dct_matrix(d);
 	/* T = D A, sums over k in order; vectorised across j. */
 	for (int i = 0; i < 16; i++) {
 		float acc[64];
@@ -144,7 +142,9 @@ int pdq_hash_from_64x64(const float a[64 * 64], veto_pdq_hash *hash, int *qualit
 {
 	float b[256];
 	*quality = quality_metric(a);
-	dct64_to_16(a, b);
+	float d[16 * 64];
+	pdq_dct_matrix(d);
+	pdq_dct64_to_16(d, a, b);
 	bits_from_dct(b, hash);
 	if (dihedral) {
 		dihedral[0] = *hash;

@@ -75,42 +75,12 @@ static const float poullot_coeffs[32] = {
 
 /* ------------------------------------------------------------- PDQF --- */
 
-void tmk_dct_matrix(float d[16 * 64])
-{
-	/* As PDQ builds it: double cosines times a float scale, stored float. */
-	const float scale = (float)sqrt(2.0 / 64.0);
-	for (int i = 0; i < 16; i++)
-		for (int j = 0; j < 64; j++)
-			d[i * 64 + j] = (float)(scale * cos((tmk_pi / 2.0 / 64.0) *
-			                (double)(i + 1) * (double)(2 * j + 1)));
-}
-
 void tmk_pdqf(const float d[16 * 64], const uint8_t *rgb, float feature[TMK_DIM])
 {
+	/* The reference's float luma, then PDQ's DCT corner, unthresholded. */
 	float a[64 * 64];
-	float t[16 * 64];
-	for (int k = 0; k < 64 * 64; k++)
-		a[k] = 0.299f * (float)rgb[3 * k] + 0.587f * (float)rgb[3 * k + 1] +
-		       0.114f * (float)rgb[3 * k + 2];
-	/* T = D A: each sum over k = 0..63 in order (vectorised across j). */
-	for (int i = 0; i < 16; i++) {
-		float acc[64] = { 0 };
-		for (int k = 0; k < 64; k++) {
-			const float dk = d[i * 64 + k];
-			const float *ak = &a[k * 64];
-			for (int j = 0; j < 64; j++)
-				acc[j] += dk * ak[j];
-		}
-		memcpy(&t[i * 64], acc, sizeof acc);
-	}
-	/* B = T D^T, row-major: the feature. */
-	for (int i = 0; i < 16; i++)
-		for (int j = 0; j < 16; j++) {
-			float s = 0.0f;
-			for (int k = 0; k < 64; k++)
-				s += t[i * 64 + k] * d[j * 64 + k];
-			feature[i * 16 + j] = s;
-		}
+	sink_luma_rgb(a, rgb, 64 * 64);
+	pdq_dct64_to_16(d, a, feature);
 }
 
 /* ------------------------------------------------------ vector helpers --- */
@@ -467,19 +437,15 @@ int veto_tmk_load(const char *path, veto_tmk **out, veto_error *err)
 	return rc;
 }
 
-static int write_all(int fd, const uint8_t *p, size_t n)
+typedef struct bytes {
+	const uint8_t *p;
+	size_t n;
+} bytes;
+
+static int write_bytes(int fd, void *ctx)
 {
-	while (n) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
+	const bytes *b = (const bytes *)ctx;
+	return veto_write_all(fd, b->p, b->n);
 }
 
 int veto_tmk_save(const veto_tmk *t, const char *path, veto_error *err)
@@ -491,52 +457,10 @@ int veto_tmk_save(const veto_tmk *t, const char *path, veto_error *err)
 	int rc = veto_tmk_to_bytes(t, &buf, &len, err);
 	if (rc)
 		return rc;
-	/* A temporary file beside the target (mkstemp: mode 0600, since the
-	 * signature describes a private video), fsync'd, then renamed over it:
-	 * readers see the old file or the new one, never half of one. */
-	size_t plen = strlen(path);
-	char *tmp = (char *)malloc(plen + 16);
-	if (!tmp) {
-		free(buf);
-		return veto_fail(err, VETO_ERR_NOMEM, "out of memory");
-	}
-	snprintf(tmp, plen + 16, "%s.tmp.XXXXXX", path);
-	int fd = mkstemp(tmp);
-	if (fd < 0) {
-		int e = errno;
-		free(buf);
-		free(tmp);
-		return veto_fail(err, VETO_ERR_IO, "%s: cannot create a temporary file beside "
-		                 "it: %s", path, strerror(e));
-	}
-	int failed = write_all(fd, buf, len) != 0 || fsync(fd) != 0;
-	int e = errno;
-	if (close(fd) != 0 && !failed) {
-		failed = 1;
-		e = errno;
-	}
-	if (!failed && rename(tmp, path) != 0) {
-		failed = 1;
-		e = errno;
-	}
+	bytes b = {buf, len};
+	rc = veto_write_file_safely(path, ".tmk file", write_bytes, &b, err);
 	free(buf);
-	if (failed) {
-		unlink(tmp);
-		free(tmp);
-		return veto_fail(err, VETO_ERR_IO, "%s: cannot write the .tmk file: %s", path,
-		                 strerror(e));
-	}
-	free(tmp);
-	char *dup = strdup(path);
-	if (dup) { /* make the rename itself durable */
-		int dfd = open(dirname(dup), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (dfd >= 0) {
-			fsync(dfd);
-			close(dfd);
-		}
-		free(dup);
-	}
-	return VETO_OK;
+	return rc;
 }
 
 /* ------------------------------------------------------------- scores --- */

@@ -537,7 +537,7 @@ int tmk_run(video *v, const veto_video_options *o, double deadline, veto_tmk *t,
 		return rc;
 	float dct[16 * 64];
 	float feature[TMK_DIM];
-	tmk_dct_matrix(dct);
+	pdq_dct_matrix(dct);
 	for (;;) {
 		/* max_frames counts decoded frames: stop feeding the stream. */
 		if (o->max_frames && (uint64_t)v->frames_out >= o->max_frames && !f->eof) {

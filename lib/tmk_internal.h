@@ -43,8 +43,7 @@ struct veto_tmk {
 
 /* PDQF of one packed 64x64 RGB24 frame: the reference's float luma, then
  * the float 16x16 DCT corner PDQ would threshold, row-major. `dct` is the
- * 16x64 basis from tmk_dct_matrix (computed once per video). */
-void tmk_dct_matrix(float dct[16 * 64]);
+ * 16x64 basis from pdq_dct_matrix (computed once per video). */
 void tmk_pdqf(const float dct[16 * 64], const uint8_t *rgb, float feature[TMK_DIM]);
 
 /* An empty signature with the reference's parameters (4 Poullot periods,

@@ -133,6 +133,28 @@ static void params_from(video_open_params *vp, const veto_video_options *o,
 	vp->deadline = deadline;
 }
 
+/* Open the file descriptor (fd >= 0) or the memory range and hash:
+ * planned first, in full if the plan turns out wrong. */
+static int hash_source(int fd, const uint8_t *data, size_t size, const char *name,
+                       const veto_video_options *opts, double deadline,
+                       const veto_video_info *file, veto_vpdq **vq, veto_tmk **tk,
+                       veto_error *err)
+{
+	int rc = VETO_OK;
+	for (int plan = 1;; plan = 0) {
+		video *v = NULL;
+		video_open_params vp;
+		params_from(&vp, opts, name, deadline);
+		rc = fd >= 0 ? video_open_fd(&v, fd, &vp, err)
+		             : video_open_memory(&v, data, size, &vp, err);
+		if (!rc)
+			rc = hash_video(v, opts, deadline, file, vq, tk, plan, err);
+		video_close(v);
+		if (rc != REPLAN || !plan)
+			return rc;
+	}
+}
+
 static int check_args(veto_vpdq **vq, veto_tmk **tk, const veto_video_options **opts,
                       veto_video_options *def, veto_error *err)
 {
@@ -177,19 +199,8 @@ int veto_video_hash_file(const char *path, const veto_video_options *opts,
 		rc = veto_digest_fd(fd, path, file.md5, file.sha256, &file.file_bytes, err);
 		file.has_digests = rc == VETO_OK;
 	}
-	/* Planned first; in full if the plan turns out wrong. */
-	for (int plan = 1; !rc; plan = 0) {
-		video *v = NULL;
-		video_open_params vp;
-		params_from(&vp, opts, path, deadline);
-		rc = video_open_fd(&v, fd, &vp, err);
-		if (!rc)
-			rc = hash_video(v, opts, deadline, &file, vq, tk, plan, err);
-		video_close(v);
-		if (rc != REPLAN || !plan)
-			break;
-		rc = VETO_OK;
-	}
+	if (!rc)
+		rc = hash_source(fd, NULL, 0, path, opts, deadline, &file, vq, tk, err);
 	close(fd);
 	return rc;
 }
@@ -220,20 +231,7 @@ int veto_video_hash_buffer(const uint8_t *data, size_t size, const char *name,
 		if (rc)
 			return rc;
 	}
-	/* Planned first; in full if the plan turns out wrong. */
-	for (int plan = 1; !rc; plan = 0) {
-		video *v = NULL;
-		video_open_params vp;
-		params_from(&vp, opts, name, deadline);
-		rc = video_open_memory(&v, data, size, &vp, err);
-		if (!rc)
-			rc = hash_video(v, opts, deadline, &file, vq, tk, plan, err);
-		video_close(v);
-		if (rc != REPLAN || !plan)
-			break;
-		rc = VETO_OK;
-	}
-	return rc;
+	return hash_source(-1, data, size, name, opts, deadline, &file, vq, tk, err);
 }
 
 int veto_vpdq_hash_file(const char *path, const veto_video_options *opts, veto_vpdq **out,
