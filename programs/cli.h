@@ -82,6 +82,10 @@ int cmd_index(int argc, char **argv);
 void cmd_index_help(FILE *f);
 int cmd_match(int argc, char **argv);
 void cmd_match_help(FILE *f);
+int cmd_serve(int argc, char **argv);
+void cmd_serve_help(FILE *f);
+int cmd_keys(int argc, char **argv);
+void cmd_keys_help(FILE *f);
 
 /* ------------------------------------------------------------ walk.c --- */
 

@@ -30,6 +30,9 @@ static const command commands[] = {
 	{"index", "build, add to, delete from or describe a bank of hashes (.vidx)", cmd_index,
 	 cmd_index_help},
 	{"match", "match images, videos or hash lists against a bank", cmd_match, cmd_match_help},
+	{"serve", "run the HMA-compatible matching service (HTTP, SQLite/PostgreSQL)", cmd_serve,
+	 cmd_serve_help},
+	{"keys", "create, list or revoke the service's API keys", cmd_keys, cmd_keys_help},
 };
 #define NCOMMANDS (sizeof commands / sizeof *commands)
 

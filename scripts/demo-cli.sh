@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# demo.sh - set up, build, and run veto's main job on the bundled samples:
+# demo-cli.sh - the command-line tour (scripts/demo.sh runs the service):
 # hash every image and video in samples/ (PDQ, vPDQ and TMK+PDQF, as the
 # references compute them), then show that an edited copy matches and an
 # unrelated file does not, for photos and for videos.

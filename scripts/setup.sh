@@ -9,6 +9,10 @@
 #           clang 14, Debian 12's default clang)
 #   test:   imagemagick (tests/test_decoders.c compares with `convert`),
 #           python3 (tests/test_cli.sh parses the JSON output)
+#   serve:  libmicrohttpd-dev libsqlite3-dev libpq-dev libcurl4-openssl-dev
+#           (veto serve; libcurl fetches ?url= media from allowed hosts);
+#           postgresql (the fleet/kill tests start a private cluster),
+#           curl (tests/test_serve_*.sh), wrk (bench/serve)
 #   bench:  libjpeg-turbo-progs (djpeg); hyperfine when available
 set -euo pipefail
 
@@ -20,6 +24,7 @@ PACKAGES=(
 	libavformat-dev libavcodec-dev libavfilter-dev libswscale-dev libavutil-dev
 	libjpeg-turbo-progs imagemagick python3
 	libfaiss-dev ffmpeg
+	libmicrohttpd-dev libsqlite3-dev libpq-dev libcurl4-openssl-dev postgresql curl wrk strace
 )
 OPTIONAL=(hyperfine)
 
