@@ -55,7 +55,9 @@
  * Snapshots: one file (see the format above vm_save), written through
  * veto_write_file_safely (temporary file, fsync, rename, mode 0600) and
  * checked whole on load before anything is built: magic, version, exact
- * size, XXH3-64, then every count and reference while parsing.
+ * size, XXH3-64, then every count and reference while parsing. A save
+ * excludes vm_apply only (a mutex both hold), not the rwlock: a writer
+ * queued on that lock behind a seconds-long save would stall every query.
  *
  * Nothing here prints or exits; errors come back as veto_error.
  */
@@ -330,6 +332,10 @@ typedef struct pending {
 
 struct vm_matcher {
 	pthread_rwlock_t lock;
+	/* held through a whole vm_apply or vm_save: the only writer of the
+	 * state is vm_apply, so a save under this mutex sees it whole without
+	 * taking `lock`, and queries never wait behind a save */
+	pthread_mutex_t apply_mu;
 	int64_t seq, seq_ts;
 	int failed;          /* an index write failed mid-apply: state unknown */
 
@@ -398,6 +404,7 @@ int vm_new(vm_matcher **out, veto_error *err)
 	pthread_rwlockattr_destroy(&a);
 	pthread_mutex_init(&m->mt_mu, NULL);
 	pthread_cond_init(&m->mt_cv, NULL);
+	pthread_mutex_init(&m->apply_mu, NULL);
 	for (int i = 0; i < NSLOTS; i++) {
 		m->slot_bank[i] = -1;
 		m->free_slots[i] = (uint16_t)(NSLOTS - 1 - i); /* pop gives 0 first */
@@ -427,6 +434,7 @@ void vm_free(vm_matcher *m)
 		pthread_join(m->mt, NULL);
 	pthread_mutex_destroy(&m->mt_mu);
 	pthread_cond_destroy(&m->mt_cv);
+	pthread_mutex_destroy(&m->apply_mu);
 	veto_index_free(m->pdq);
 	veto_index_free(m->vpdq);
 	for (size_t i = 0; i < m->nvx; i++) {
@@ -914,10 +922,22 @@ static int index_is_empty(veto_index *x)
 	return st.base_entries == 0 && st.delta_entries == 0 && st.tombstones == 0;
 }
 
+static int apply_locked(vm_matcher *m, const vs_change *ch, size_t n, veto_error *err);
+
 int vm_apply(vm_matcher *m, const vs_change *ch, size_t n, veto_error *err)
 {
 	if (!m || (!ch && n))
 		return veto_fail(err, VETO_ERR_INVALID, "vm_apply: bad arguments");
+	pthread_mutex_lock(&m->apply_mu);
+	int rc = apply_locked(m, ch, n, err);
+	pthread_mutex_unlock(&m->apply_mu);
+	if (rc == VETO_OK)
+		maybe_merge(m);
+	return rc;
+}
+
+static int apply_locked(vm_matcher *m, const vs_change *ch, size_t n, veto_error *err)
+{
 	size_t i = 0;
 	while (i < n) {
 		pthread_rwlock_wrlock(&m->lock);
@@ -967,7 +987,6 @@ int vm_apply(vm_matcher *m, const vs_change *ch, size_t n, veto_error *err)
 		if (frc)
 			return frc;
 	}
-	maybe_merge(m);
 	return VETO_OK;
 }
 
@@ -1375,9 +1394,8 @@ void vm_stats_get(vm_matcher *m, vm_stats *st)
  *   pdq:      i64 id, 32-byte hash                          (40 bytes)
  *   video:    i64 id, u8 mask, [16-byte md5], [u32 n, n x 32-byte
  *             prepared vPDQ frames], [u32 n, n bytes of .tmk]
- *   trailer:  u64 XXH3-64 of (the header with this field's value unknown,
- *             i.e. as written, then the XXH3-64 of everything between
- *             header and trailer).
+ *   trailer:  u64 XXH3-64 of 104 bytes: the final header, then the u64
+ *             XXH3-64 of everything between header and trailer.
  *
  * The body is hashed as it streams out; the header (whose counts are
  * known only at the end) is written last, in place.
@@ -1588,12 +1606,13 @@ int vm_save(vm_matcher *m, const char *path, veto_error *err)
 		XXH3_freeState(w.xs);
 		return veto_fail(err, VETO_ERR_NOMEM, "out of memory saving %s", path);
 	}
-	/* readers go on; the follower waits until the file is written */
-	pthread_rwlock_rdlock(&m->lock);
+	/* the follower waits until the file is written; queries go on (see
+	 * apply_mu) */
+	pthread_mutex_lock(&m->apply_mu);
 	int rc = m->failed ? veto_fail(err, VETO_ERR_INVALID, "%s: the matcher is inconsistent "
 	                               "after an earlier failure; not saving it", path)
 	                   : veto_write_file_safely(path, "matcher snapshot", snap_body, &w, err);
-	pthread_rwlock_unlock(&m->lock);
+	pthread_mutex_unlock(&m->apply_mu);
 	free(w.buf);
 	XXH3_freeState(w.xs);
 	return rc;

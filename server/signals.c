@@ -892,9 +892,15 @@ void vsig_distance_str(int type, const vsig_score *s, char *buf, size_t cap)
 	case VSIG_VPDQ: /* VPDQSimilarityInfo.pretty_str: f"{q:.0f}%[{c:.0f}%]" */
 		snprintf(buf, cap, "%.0f%%[%.0f%%]", s->query_percent, s->target_percent);
 		break;
-	case VSIG_TMK:
+	case VSIG_TMK: {
+		/* a decimal point whatever the process locale */
+		pthread_once(&c_locale_once, c_locale_init);
+		locale_t old = c_locale ? uselocale(c_locale) : (locale_t)0;
 		snprintf(buf, cap, "%.6f,%.6f", s->level1, s->level2);
+		if (old)
+			uselocale(old);
 		break;
+	}
 	default: /* NO_DISTANCE_STR */
 		snprintf(buf, cap, "-");
 		break;

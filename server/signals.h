@@ -8,9 +8,11 @@
  *   video_md5  32 hex digits, trimmed and lowercased first; exact match;
  *              distance string "-" (HMA's NO_DISTANCE_STR).
  *   vpdq       python-threatexchange's VPDQSignal string: a JSON list of
- *              "pdqhex,quality,timestamp" strings; match: the vPDQ rule
- *              (dedupe, quality >= 50, frame distance <= 31, both sides'
- *              percentages >= 80), as veto_vpdq_compare.
+ *              "pdqhex,quality,timestamp" strings; match: pytx's vPDQ
+ *              rule (dedupe, quality >= 50, frame distance <= 31; the
+ *              query's matched percentage >= 80, the banked side's >= 0,
+ *              pytx's VPDQ_INDEX_MATCH_THRESHOLD_PERCENT), computed with
+ *              veto_vpdq_compare.
  *   tmk        veto's own: the reference .tmk file in standard base64;
  *              match: level 1 and level 2 >= 0.7 (veto_tmk_is_match).
  *

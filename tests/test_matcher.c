@@ -17,7 +17,10 @@
  *      brute-force cross-check of 20,000 random PDQ hashes, vPDQ percentages
  *      against veto_vpdq_compare, and the snapshot: a round trip answers
  *      the same, a damaged file (truncated, any byte flipped, foreign) is
- *      refused with VETO_ERR_CORRUPT and the file's name.
+ *      refused with VETO_ERR_CORRUPT and the file's name, and so is a
+ *      re-signed one whose counts or references are wrong.
+ *   5. Readers, a writer and a saver at once (also run under TSan): stable
+ *      content is always found, a snapshot taken mid-churn loads whole.
  *
  * Usage: test_matcher TESTDATA_DIR
  */
@@ -1365,7 +1368,28 @@ static void *reader(void *arg)
 	return NULL;
 }
 
-static void test_concurrency(void)
+typedef struct saver_ctx {
+	vm_matcher *m;
+	const char *path;
+	atomic_int *stop;
+	int saves, failed;
+} saver_ctx;
+
+static void *saver(void *arg)
+{
+	saver_ctx *s = (saver_ctx *)arg;
+	while (!atomic_load(s->stop) || s->saves < 2) {
+		veto_error e;
+		if (vm_save(s->m, s->path, &e) != VETO_OK) {
+			fprintf(stderr, "concurrent save: %s\n", e.message);
+			s->failed++;
+		}
+		s->saves++;
+	}
+	return NULL;
+}
+
+static void test_concurrency(const char *tmp)
 {
 	vm_matcher *m;
 	vm_new(&m, NULL);
@@ -1391,6 +1415,10 @@ static void test_concurrency(void)
 		rc[t].queries = rc[t].wrong = 0;
 		REQUIRE(pthread_create(&th[t], NULL, reader, &rc[t]) == 0, "pthread_create");
 	}
+	char *snap = path_join(tmp, "concurrent.snap");
+	saver_ctx sv = {m, snap, &stop, 0, 0};
+	pthread_t sth;
+	REQUIRE(pthread_create(&sth, NULL, saver, &sv) == 0, "pthread_create");
 	/* 12 rounds of 20,000 churn changes: adds, then deletes of half */
 	int64_t next_id = 1000;
 	for (int round = 0; round < 12; round++) {
@@ -1417,7 +1445,23 @@ static void test_concurrency(void)
 		q += rc[t].queries;
 		wrong += rc[t].wrong;
 	}
+	pthread_join(sth, NULL);
 	CHECK(wrong == 0, "%ld of %ld concurrent queries missed stable content", wrong, q);
+	CHECK(sv.failed == 0 && sv.saves >= 2, "saves during the churn: %d (%d failed)", sv.saves,
+	      sv.failed);
+	/* the last snapshot is whole: it loads and finds the stable content */
+	vm_matcher *l = NULL;
+	veto_error le;
+	CHECK_INT(vm_load(&l, snap, &le), VETO_OK, "load a snapshot saved under churn: %s", le.message);
+	if (l) {
+		size_t n;
+		vm_hit *h = query(l, VSIG_PDQ, stable[5], NULL, 0, 0, &n);
+		CHECK(n >= 1 && h[0].content_id == 6, "stable content in the snapshot");
+		free(h);
+		CHECK(vm_seq(l) >= 2 + STABLE && vm_seq(l) <= seq - 1, "its seq is one the writer passed");
+		vm_free(l);
+	}
+	free(snap);
 	CHECK(q >= READERS * 200, "readers ran (%ld queries)", q);
 	vm_stats st;
 	vm_stats_get(m, &st);
@@ -1711,7 +1755,7 @@ int main(int argc, char **argv)
 	test_idempotent();
 	test_vpdq_thresholds();
 	test_bruteforce();
-	test_concurrency();
+	test_concurrency(tmp);
 	test_matcher_video(vids, tmp);
 	test_snapshot(tmp, vids);
 	for (size_t i = 0; i < NV; i++)
