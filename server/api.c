@@ -387,11 +387,16 @@ int va_key_allows_bank(const va_key *k, const char *bank)
 	return 0;
 }
 
+int va_bank_reachable(const va_ctx *c, const char *name)
+{
+	return va_key_allows_bank(c->key, name) && va_bank_name_ok(name);
+}
+
 int va_load_bank(va_ctx *c, const char *name, vs_bank *out)
 {
 	veto_error e;
 	memset(out, 0, sizeof *out);
-	if (!va_key_allows_bank(c->key, name) || !va_bank_name_ok(name)) {
+	if (!va_bank_reachable(c, name)) {
 		va_error(c, 404, "bank '%s' not found", name);
 		return 0;
 	}
@@ -405,6 +410,117 @@ int va_load_bank(va_ctx *c, const char *name, vs_bank *out)
 		return 0;
 	}
 	return 1;
+}
+
+int va_load_bank_item(va_ctx *c, vs_bank *b, int (*id_arg)(va_ctx *c, const char *s, int64_t *id),
+                      int64_t *id)
+{
+	if (!va_load_bank(c, c->p[0], b))
+		return 0;
+	if (id_arg(c, c->p[1], id)) {
+		vs_bank_clear(b);
+		return 0;
+	}
+	return 1;
+}
+
+int va_list_banks(va_ctx *c, vs_bank **out, size_t *n)
+{
+	veto_error e;
+	if (vs_bank_list(c->s->store, out, n, &e))
+		return va_store_error(c, &e) - 1;
+	size_t k = 0;
+	for (size_t i = 0; i < *n; i++) {
+		if ((*out)[i].name && va_key_allows_bank(c->key, (*out)[i].name))
+			(*out)[k++] = (*out)[i];
+		else
+			vs_bank_clear(&(*out)[i]);
+	}
+	*n = k;
+	return 0;
+}
+
+int va_live_content(va_ctx *c, const vs_bank *b, int64_t id, vs_content *ct)
+{
+	veto_error e;
+	memset(ct, 0, sizeof *ct);
+	int rc = vs_content_get(c->s->store, id, ct, &e);
+	if (rc == 0 && (ct->bank_id != b->id || ct->status == VS_DELETED)) {
+		vs_content_clear(ct);
+		rc = VS_ERR_NOTFOUND;
+	}
+	if (rc == VS_ERR_NOTFOUND)
+		return 0;
+	if (rc)
+		return va_store_error(c, &e) - 1;
+	return 1;
+}
+
+int va_signal_append(vs_content *e, int t, const char *value, size_t len, veto_error *err)
+{
+	char *canon = NULL;
+	int rc = vsig_parse(t, value, len, NULL, &canon, err);
+	if (rc)
+		return rc;
+	vs_signal *sv = realloc(e->signals, (e->nsignals + 1) * sizeof *sv);
+	if (!sv) {
+		free(canon);
+		err->code = VETO_ERR_NOMEM;
+		snprintf(err->message, sizeof err->message, "out of memory");
+		return VETO_ERR_NOMEM;
+	}
+	e->signals = sv;
+	sv[e->nsignals].type = (char *)vsig_name(t);
+	sv[e->nsignals].value = canon;
+	e->nsignals++;
+	return 0;
+}
+
+void va_signals_free(vs_content *e)
+{
+	for (size_t i = 0; i < e->nsignals; i++)
+		free(e->signals[i].value);
+	free(e->signals);
+	e->signals = NULL;
+	e->nsignals = 0;
+}
+
+static size_t utf8_chars(const char *s, size_t n)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++)
+		k += ((unsigned char)s[i] & 0xC0) != 0x80;
+	return k;
+}
+
+int va_text_value(json_t *v, size_t max_bytes, size_t max_chars, const char **s, size_t *n)
+{
+	*s = NULL;
+	*n = 0;
+	if (!v || json_is_null(v))
+		return VA_TEXT_OK;
+	if (!json_is_string(v))
+		return VA_TEXT_NOT_STRING;
+	size_t len = json_string_length(v);
+	if (!len)
+		return VA_TEXT_OK;
+	if (max_bytes && len > max_bytes)
+		return VA_TEXT_TOO_MANY_BYTES;
+	if (max_chars && utf8_chars(json_string_value(v), len) > max_chars)
+		return VA_TEXT_TOO_MANY_CHARS;
+	*s = json_string_value(v);
+	*n = len;
+	return VA_TEXT_OK;
+}
+
+char *va_metadata_text(const json_t *m)
+{
+	return json_object_size(m) ? json_dumps(m, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+}
+
+json_t *va_metadata_json(const vs_content *ct)
+{
+	return ct->metadata_json ? json_loads(ct->metadata_json, 0, NULL) : NULL;
 }
 
 void va_after_write(va_ctx *c)

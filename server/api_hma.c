@@ -43,13 +43,11 @@ static int h_banks_index(va_ctx *c)
 {
 	vs_bank *b = NULL;
 	size_t n = 0;
-	veto_error e;
-	if (vs_bank_list(c->s->store, &b, &n, &e))
-		return va_store_error(c, &e);
+	if (va_list_banks(c, &b, &n))
+		return 0;
 	json_t *a = json_array();
 	for (size_t i = 0; i < n; i++)
-		if (va_key_allows_bank(c->key, b[i].name))
-			json_array_append_new(a, bank_json(b[i].name, b[i].enabled_ratio));
+		json_array_append_new(a, bank_json(b[i].name, b[i].enabled_ratio));
 	vs_banks_free(b, n);
 	return va_reply(c, 200, a);
 }
@@ -76,6 +74,17 @@ static int ratio_from(va_ctx *c, json_t *body, double *ratio, int *given)
 	return 0;
 }
 
+/* A bank name from a body: valid, and in the key's scope (verb: what the
+ * key would do with it). 0, or -1 after replying. */
+static int new_bank_name(va_ctx *c, const char *name, const char *verb)
+{
+	if (!va_bank_name_ok(name))
+		return va_error(c, 400, "Bank names must be UPPER_WITH_UNDERSCORE"), -1;
+	if (!va_key_allows_bank(c->key, name))
+		return va_error(c, 403, "this key may not %s '%s'", verb, name), -1;
+	return 0;
+}
+
 static int h_bank_create(va_ctx *c)
 {
 	json_t *body = va_json_body(c, 0);
@@ -93,13 +102,8 @@ static int h_bank_create(va_ctx *c)
 		return 0;
 	}
 	const char *name = json_string_value(jn);
-	if (!va_bank_name_ok(name)) {
-		json_decref(body);
-		return va_error(c, 400, "Bank names must be UPPER_WITH_UNDERSCORE");
-	}
-	if (!va_key_allows_bank(c->key, name)) {
-		va_error(c, 403, "this key may not create bank '%s'", name); /* name is in body */
-		json_decref(body);
+	if (new_bank_name(c, name, "create bank")) {
+		json_decref(body); /* after the reply: name is in body */
 		return 0;
 	}
 	vs_bank b;
@@ -154,12 +158,7 @@ static int h_bank_update(va_ctx *c)
 			return va_error(c, 400, "name must be a string");
 		}
 		new_name = json_string_value(jn);
-		if (!va_bank_name_ok(new_name)) {
-			json_decref(body);
-			return va_error(c, 400, "Bank names must be UPPER_WITH_UNDERSCORE");
-		}
-		if (!va_key_allows_bank(c->key, new_name)) {
-			va_error(c, 403, "this key may not name a bank '%s'", new_name);
+		if (new_bank_name(c, new_name, "name a bank")) {
 			json_decref(body);
 			return 0;
 		}
@@ -203,7 +202,7 @@ static int h_bank_update(va_ctx *c)
 static int h_bank_delete(va_ctx *c)
 {
 	veto_error e;
-	if (!va_key_allows_bank(c->key, c->p[0]) || !va_bank_name_ok(c->p[0]))
+	if (!va_bank_reachable(c, c->p[0]))
 		return va_error(c, 404, "bank '%s' not found", c->p[0]);
 	int rc = vs_bank_delete(c->s->store, c->p[0], &e);
 	if (rc == VS_ERR_NOTFOUND)
@@ -231,27 +230,15 @@ static int content_id_arg(va_ctx *c, const char *s, int64_t *id)
 /* The content, only if it is live and in bank b (veto's fix to HMA). */
 static int load_content(va_ctx *c, const vs_bank *b, int64_t id, vs_content *ct)
 {
-	veto_error e;
-	memset(ct, 0, sizeof *ct);
-	int rc = vs_content_get(c->s->store, id, ct, &e);
-	if (rc == 0 && (ct->bank_id != b->id || ct->status == VS_DELETED)) {
-		vs_content_clear(ct);
-		rc = VS_ERR_NOTFOUND;
-	}
-	if (rc == VS_ERR_NOTFOUND) {
+	int rc = va_live_content(c, b, id, ct);
+	if (rc == 0)
 		va_error(c, 404, "content '%lld' not found", (long long)id);
-		return 0;
-	}
-	if (rc) {
-		va_store_error(c, &e);
-		return 0;
-	}
-	return 1;
+	return rc > 0;
 }
 
-static json_t *metadata_out(const char *metadata_json)
+static json_t *metadata_out(const vs_content *ct)
 {
-	json_t *m = metadata_json ? json_loads(metadata_json, 0, NULL) : NULL;
+	json_t *m = va_metadata_json(ct);
 	if (!json_is_object(m)) {
 		json_decref(m);
 		return NULL;
@@ -272,10 +259,10 @@ static int h_content_get(va_ctx *c)
 	vs_bank b;
 	vs_content ct;
 	int64_t id;
-	if (!va_load_bank(c, c->p[0], &b))
+	if (!va_load_bank_item(c, &b, content_id_arg, &id))
 		return 0;
 	int inc_sig, inc_meta;
-	if (content_id_arg(c, c->p[1], &id) || va_arg_bool(c, "include_signals", 0, &inc_sig) ||
+	if (va_arg_bool(c, "include_signals", 0, &inc_sig) ||
 	    va_arg_bool(c, "include_metadata", 1, &inc_meta) || !load_content(c, &b, id, &ct)) {
 		vs_bank_clear(&b);
 		return 0;
@@ -287,7 +274,7 @@ static int h_content_get(va_ctx *c)
 	                      "bank", bank_json(b.name, b.enabled_ratio));
 	if (inc_sig && ct.nsignals)
 		json_object_set_new(o, "signals", signals_json(&ct));
-	json_t *meta = inc_meta ? metadata_out(ct.metadata_json) : NULL;
+	json_t *meta = inc_meta ? metadata_out(&ct) : NULL;
 	if (meta)
 		json_object_set_new(o, "metadata", meta);
 	if (ct.note)
@@ -297,19 +284,19 @@ static int h_content_get(va_ctx *c)
 	return va_reply(c, 200, o);
 }
 
-/* HMA's _validate_note: falsy -> none; else a string of <= 255 chars. */
+/* HMA's _validate_note: falsy -> none; else a string of <= 255 chars
+ * (counted in bytes here). */
 static int note_from(va_ctx *c, json_t *v, const char **note)
 {
+	size_t n;
 	*note = NULL;
-	if (!v || json_is_null(v) || json_is_false(v) ||
-	    (json_is_string(v) && !json_string_length(v)))
+	if (json_is_false(v))
 		return 0;
-	if (!json_is_string(v))
-		return va_error(c, 400, "note should be a string"), -1;
-	if (json_string_length(v) > 255)
-		return va_error(c, 400, "note must be at most 255 characters"), -1;
-	*note = json_string_value(v);
-	return 0;
+	switch (va_text_value(v, 255, 0, note, &n)) {
+	case VA_TEXT_OK: return 0;
+	case VA_TEXT_NOT_STRING: return va_error(c, 400, "note should be a string"), -1;
+	default: return va_error(c, 400, "note must be at most 255 characters"), -1;
+	}
 }
 
 /* HMA's BankedContentMetadata: content_id, content_uri (strings), json
@@ -344,8 +331,7 @@ static int metadata_from(va_ctx *c, json_t *m, char **out)
 		if (!json_is_null(v))
 			json_object_set(keep, k, v);
 	}
-	if (json_object_size(keep))
-		*out = json_dumps(keep, JSON_COMPACT | JSON_SORT_KEYS);
+	*out = va_metadata_text(keep);
 	json_decref(keep);
 	return 0;
 }
@@ -354,62 +340,40 @@ static int metadata_from(va_ctx *c, json_t *m, char **out)
 static int add_signals(va_ctx *c, const vs_bank *b, json_t *sigs, const char *note,
                        const char *metadata)
 {
-	size_t n = json_object_size(sigs);
-	if (!n)
+	if (!json_object_size(sigs))
 		return va_error(c, 400, "No signals given");
-	vs_signal *sv = calloc(n, sizeof *sv);
-	char **canon = calloc(n, sizeof *canon);
-	size_t k = 0;
+	vs_content in;
+	memset(&in, 0, sizeof in);
 	const char *name;
 	json_t *val;
+	veto_error e;
 	int bad = 0;
 	json_object_foreach(sigs, name, val) {
 		int t = vsig_from_name(name);
-		if (t < 0 || c->s->st_ratio[t] <= 0) {
+		if (t < 0 || c->s->st_ratio[t] <= 0)
 			bad = va_error(c, 400, "No such signal type %s", name) + 1;
-			break;
-		}
-		if (!json_is_string(val)) {
+		else if (!json_is_string(val))
 			bad = va_error(c, 400, "Invalid %s signal: not a string", name) + 1;
-			break;
-		}
-		vsig_value pv;
-		veto_error e;
-		if (vsig_parse(t, json_string_value(val), json_string_length(val), &pv, &canon[k],
-		               &e)) {
+		else if (va_signal_append(&in, t, json_string_value(val), json_string_length(val), &e))
 			bad = va_error(c, 400, "Invalid %s signal: %s", name, e.message) + 1;
+		if (bad)
 			break;
-		}
-		vsig_value_clear(&pv);
-		sv[k].type = (char *)vsig_name(t);
-		sv[k].value = canon[k];
-		k++;
 	}
 	if (!bad) {
-		vs_content in;
-		memset(&in, 0, sizeof in);
 		in.disable_until_ts = 1;
 		in.status = VS_ACTIVE;
 		in.note = (char *)note;
 		in.metadata_json = (char *)metadata;
-		in.signals = sv;
-		in.nsignals = k;
 		int64_t id;
-		veto_error e;
 		if (vs_content_add(c->s->store, b->id, &in, &id, NULL, &e)) {
 			va_store_error(c, &e);
 		} else {
 			va_after_write(c);
-			json_t *o = json_object();
-			for (size_t i = 0; i < k; i++)
-				json_object_set_new(o, sv[i].type, json_string(sv[i].value));
-			va_reply(c, 200, json_pack("{s:I,s:o}", "id", (json_int_t)id, "signals", o));
+			va_reply(c, 200, json_pack("{s:I,s:o}", "id", (json_int_t)id, "signals",
+			                           signals_json(&in)));
 		}
 	}
-	for (size_t i = 0; i < n; i++)
-		free(canon[i]);
-	free(canon);
-	free(sv);
+	va_signals_free(&in);
 	return 0;
 }
 
@@ -517,7 +481,7 @@ static long long five_years_from_now(int64_t now) { return now + 365LL * 5 * 864
 
 static json_t *content_config_json(const vs_content *ct, const vs_bank *b)
 {
-	json_t *um = ct->metadata_json ? json_loads(ct->metadata_json, 0, NULL) : NULL;
+	json_t *um = va_metadata_json(ct);
 	return json_pack("{s:I,s:I,s:o,s:o,s:o,s:o,s:o}", "id", (json_int_t)ct->id,
 	                 "disable_until_ts", (json_int_t)ct->disable_until_ts, "collab_metadata",
 	                 json_object(), "original_media_uri",
@@ -533,9 +497,9 @@ static int h_content_update(va_ctx *c)
 	vs_bank b;
 	vs_content ct, in, out;
 	int64_t id;
-	if (!va_load_bank(c, c->p[0], &b))
+	if (!va_load_bank_item(c, &b, content_id_arg, &id))
 		return 0;
-	if (content_id_arg(c, c->p[1], &id) || !load_content(c, &b, id, &ct)) {
+	if (!load_content(c, &b, id, &ct)) {
 		vs_bank_clear(&b);
 		return 0;
 	}
@@ -597,12 +561,8 @@ static int h_content_delete(va_ctx *c)
 {
 	vs_bank b;
 	int64_t id;
-	if (!va_load_bank(c, c->p[0], &b))
+	if (!va_load_bank_item(c, &b, content_id_arg, &id))
 		return 0;
-	if (content_id_arg(c, c->p[1], &id)) {
-		vs_bank_clear(&b);
-		return 0;
-	}
 	int deleted = 0;
 	veto_error e;
 	if (vs_content_delete(c->s->store, b.id, id, &deleted, NULL, &e)) {

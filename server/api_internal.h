@@ -1,6 +1,9 @@
 /*
  * api_internal.h - what api.c, api_hma.c and api_v1.c share: the server
- * object, the per-request context, JSON replies and argument helpers.
+ * object, the per-request context, JSON replies and argument helpers, and
+ * the rules both APIs apply to what they store and read back (bank names
+ * and scopes, live content, signals, text fields, metadata), so that HMA's
+ * routes and /v1 cannot drift apart. Each API words its own messages.
  * Nobody outside server/api*.c includes this.
  */
 #ifndef VETO_SERVER_API_INTERNAL_H
@@ -76,9 +79,42 @@ json_t *va_json_body(va_ctx *c, int allow_empty);
 int va_bank_name_ok(const char *name);
 /** Does the key reach this bank? (no key or no scope: yes) */
 int va_key_allows_bank(const va_key *k, const char *bank);
+/** Could the bank named `name` be one this request's key reaches? (a valid
+ * name within the key's scope; bank routes answer others with 404) */
+int va_bank_reachable(const va_ctx *c, const char *name);
 /** 1 if ok; else replied 404 (not found, or out of the key's scope: the
  * two look the same so a scoped key learns nothing of other banks). */
 int va_load_bank(va_ctx *c, const char *name, vs_bank *out);
+/** The bank (path parameter 1, by va_load_bank) and item id (parameter 2,
+ * by id_arg, which replies when it refuses) of a route under a bank: 1, or
+ * 0 after replying. */
+int va_load_bank_item(va_ctx *c, vs_bank *b, int (*id_arg)(va_ctx *c, const char *s, int64_t *id),
+                      int64_t *id);
+/** The live banks this request's key reaches, by id; -1 after replying. */
+int va_list_banks(va_ctx *c, vs_bank **out, size_t *n);
+/** Content id, only if it is live and in bank b (veto's fix to HMA, which
+ * reads any id under any bank name): 1; 0 if there is none such (nothing
+ * replied: each API words its own 404); -1 after replying. */
+int va_live_content(va_ctx *c, const vs_bank *b, int64_t id, vs_content *ct);
+
+/* Signals of a vs_content being built from a request: type points to
+ * vsig_name() (static), value is malloc'd. va_signal_append parses value
+ * as a signal of type t and appends its canonical string: 0, or
+ * VETO_ERR_INVALID (vsig_parse's message) / VETO_ERR_NOMEM. */
+int va_signal_append(vs_content *e, int t, const char *value, size_t len, veto_error *err);
+void va_signals_free(vs_content *e);   /* the values, the array */
+
+/* An optional text field of a JSON body: absent, null or "" is none (*s
+ * NULL); a string of at most max_bytes bytes and max_chars characters (0:
+ * no limit) is *s, *n (pointing into v); else why not: */
+enum { VA_TEXT_OK = 0, VA_TEXT_NOT_STRING, VA_TEXT_TOO_MANY_BYTES, VA_TEXT_TOO_MANY_CHARS };
+int va_text_value(json_t *v, size_t max_bytes, size_t max_chars, const char **s, size_t *n);
+
+/* User metadata (a JSON object) as the store keeps it: compact text with
+ * sorted keys, malloc'd; NULL if the object is empty (or out of memory).
+ * va_metadata_json reads it back: the object, or NULL if none. */
+char *va_metadata_text(const json_t *m);
+json_t *va_metadata_json(const vs_content *ct);
 
 /* Sync the matcher right after a committed write (errors are logged in
  * metrics; the follower thread will retry). */

@@ -295,14 +295,6 @@ static json_t *jstr(const char *s)
 	return j ? j : json_null();
 }
 
-static size_t utf8_chars(const char *s, size_t n)
-{
-	size_t k = 0;
-	for (size_t i = 0; i < n; i++)
-		k += ((unsigned char)s[i] & 0xC0) != 0x80;
-	return k;
-}
-
 static int utf8_ok(const char *s, size_t n)
 {
 	json_t *j = json_stringn(s, n);
@@ -406,7 +398,7 @@ static json_t *entry_out(const vs_content *ct, const char *bank)
 	for (size_t i = 0; i < ct->nsignals; i++)
 		if (ct->signals[i].type && ct->signals[i].value)
 			json_object_set_new(sig, ct->signals[i].type, jstr(ct->signals[i].value));
-	json_t *meta = ct->metadata_json ? json_loads(ct->metadata_json, 0, NULL) : NULL;
+	json_t *meta = va_metadata_json(ct);
 	json_t *o = json_object();
 	json_object_set_new(o, "id", json_integer(ct->id));
 	json_object_set_new(o, "bank", jstr(bank ? bank : ct->bank_name));
@@ -436,9 +428,7 @@ typedef struct v1_batch {
 
 static void entry_fields_free(vs_content *e)
 {
-	for (size_t i = 0; i < e->nsignals; i++)
-		free(e->signals[i].value);
-	free(e->signals);
+	va_signals_free(e);
 	free(e->note);
 	free(e->metadata_json);
 	free(e->source);
@@ -491,21 +481,11 @@ static int entry_add_signal(va_ctx *c, const v1_loc *l, const char *field, vs_co
 		if (!strcmp(e->signals[i].type, vsig_name(t)))
 			return v1_fail(c, l, field, "a second %s signal for one entry", vsig_name(t)), -1;
 	veto_error err;
-	char *canon = NULL;
-	if (vsig_parse(t, value, len, NULL, &canon, &err)) {
+	if (va_signal_append(e, t, value, len, &err)) {
 		if (err.code == VETO_ERR_NOMEM)
 			return v1_nomem(c), -1;
 		return v1_fail(c, l, field, "%.200s", err.message), -1;
 	}
-	vs_signal *sv = realloc(e->signals, (e->nsignals + 1) * sizeof *sv);
-	if (!sv) {
-		free(canon);
-		return v1_nomem(c), -1;
-	}
-	e->signals = sv;
-	sv[e->nsignals].type = (char *)vsig_name(t);
-	sv[e->nsignals].value = canon;
-	e->nsignals++;
 	return 0;
 }
 
@@ -527,23 +507,19 @@ static char *dupn(va_ctx *c, const char *s, size_t n)
 static int text_field(va_ctx *c, const v1_loc *l, const char *name, json_t *v,
                       size_t max_bytes, size_t max_chars, char **out)
 {
+	const char *s;
+	size_t n;
 	free(*out);
 	*out = NULL;
-	if (!v || json_is_null(v))
-		return 0;
-	if (!json_is_string(v))
-		return v1_fail(c, l, name, "must be a string"), -1;
-	const char *s = json_string_value(v);
-	size_t n = json_string_length(v);
-	if (!n)
-		return 0;
-	if (max_bytes && n > max_bytes)
+	switch (va_text_value(v, max_bytes, max_chars, &s, &n)) {
+	case VA_TEXT_NOT_STRING: return v1_fail(c, l, name, "must be a string"), -1;
+	case VA_TEXT_TOO_MANY_BYTES:
 		return v1_fail(c, l, name, "must be at most %zu bytes", max_bytes), -1;
-	if (max_chars && utf8_chars(s, n) > max_chars)
+	case VA_TEXT_TOO_MANY_CHARS:
 		return v1_fail(c, l, name, "must be at most %zu characters", max_chars), -1;
-	if (!(*out = dupn(c, s, n)))
-		return -1;
-	return 0;
+	default: break;
+	}
+	return s && !(*out = dupn(c, s, n)) ? -1 : 0;
 }
 
 /* A text value from outside JSON (a query argument, a list's NAME field). */
@@ -571,7 +547,7 @@ static int metadata_field(va_ctx *c, const v1_loc *l, json_t *v, char **out)
 		return v1_fail(c, l, "metadata", "must be a JSON object"), -1;
 	if (!json_object_size(v))
 		return 0;
-	char *s = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS);
+	char *s = va_metadata_text(v);
 	if (!s)
 		return v1_nomem(c), -1;
 	if (strlen(s) > V1_METADATA_BYTES) {
@@ -715,13 +691,11 @@ static int h_banks(va_ctx *c)
 {
 	vs_bank *b = NULL;
 	size_t n = 0;
-	veto_error e;
-	if (vs_bank_list(c->s->store, &b, &n, &e))
-		return va_store_error(c, &e);
+	if (va_list_banks(c, &b, &n))
+		return 0;
 	json_t *a = json_array();
 	for (size_t i = 0; i < n; i++)
-		if (b[i].name && va_key_allows_bank(c->key, b[i].name))
-			json_array_append_new(a, bank_out(&b[i], 0));
+		json_array_append_new(a, bank_out(&b[i], 0));
 	vs_banks_free(b, n);
 	return va_reply(c, 200, json_pack("{s:o}", "banks", a));
 }
@@ -760,17 +734,27 @@ static int h_entries_add(va_ctx *c)
 	return 0;
 }
 
+/* The bank of a paged route and its ?<from>=N&limit=N (limit: def when
+ * absent); 0 after replying. */
+static int load_page(va_ctx *c, vs_bank *b, const char *from, long long *start, long long def,
+                     long long *limit)
+{
+	if (!va_load_bank(c, c->p[0], b))
+		return 0;
+	if (q_int(c, from, 0, 0, INT64_MAX, start) ||
+	    q_int(c, "limit", def, 1, V1_MAX_PAGE, limit)) {
+		vs_bank_clear(b);
+		return 0;
+	}
+	return 1;
+}
+
 static int h_entries_list(va_ctx *c)
 {
 	vs_bank b;
 	long long after, limit;
-	if (!va_load_bank(c, c->p[0], &b))
+	if (!load_page(c, &b, "after", &after, V1_LIST_DEFAULT, &limit))
 		return 0;
-	if (q_int(c, "after", 0, 0, INT64_MAX, &after) ||
-	    q_int(c, "limit", V1_LIST_DEFAULT, 1, V1_MAX_PAGE, &limit)) {
-		vs_bank_clear(&b);
-		return 0;
-	}
 	vs_content *v = NULL;
 	size_t n = 0;
 	veto_error e;
@@ -790,21 +774,10 @@ static int h_entries_list(va_ctx *c)
 /* The entry, only if it is live and in bank b; else replied 404. */
 static int load_entry(va_ctx *c, const vs_bank *b, int64_t id, vs_content *ct)
 {
-	veto_error e;
-	int rc = vs_content_get(c->s->store, id, ct, &e);
-	if (rc == 0 && (ct->bank_id != b->id || ct->status == VS_DELETED)) {
-		vs_content_clear(ct);
-		rc = VS_ERR_NOTFOUND;
-	}
-	if (rc == VS_ERR_NOTFOUND) {
+	int rc = va_live_content(c, b, id, ct);
+	if (rc == 0)
 		v1_error(c, 404, "entry %lld not found in bank '%s'", (long long)id, b->name);
-		return 0;
-	}
-	if (rc) {
-		va_store_error(c, &e);
-		return 0;
-	}
-	return 1;
+	return rc > 0;
 }
 
 static int h_entry_get(va_ctx *c)
@@ -812,9 +785,9 @@ static int h_entry_get(va_ctx *c)
 	vs_bank b;
 	vs_content ct;
 	int64_t id;
-	if (!va_load_bank(c, c->p[0], &b))
+	if (!va_load_bank_item(c, &b, entry_id_arg, &id))
 		return 0;
-	if (entry_id_arg(c, c->p[1], &id) == 0 && load_entry(c, &b, id, &ct)) {
+	if (load_entry(c, &b, id, &ct)) {
 		va_reply(c, 200, entry_out(&ct, b.name));
 		vs_content_clear(&ct);
 	}
@@ -883,12 +856,8 @@ static int h_entry_patch(va_ctx *c)
 {
 	vs_bank b;
 	int64_t id;
-	if (!va_load_bank(c, c->p[0], &b))
+	if (!va_load_bank_item(c, &b, entry_id_arg, &id))
 		return 0;
-	if (entry_id_arg(c, c->p[1], &id)) {
-		vs_bank_clear(&b);
-		return 0;
-	}
 	json_t *body = va_json_body(c, 0);
 	vs_content in, out;
 	memset(&in, 0, sizeof in);
@@ -925,21 +894,19 @@ static int h_entry_delete(va_ctx *c)
 {
 	vs_bank b;
 	int64_t id;
-	if (!va_load_bank(c, c->p[0], &b))
+	if (!va_load_bank_item(c, &b, entry_id_arg, &id))
 		return 0;
-	if (entry_id_arg(c, c->p[1], &id) == 0) {
-		int deleted = 0;
-		int64_t seq = 0;
-		veto_error e;
-		if (vs_content_delete(c->s->store, b.id, id, &deleted, &seq, &e)) {
-			va_store_error(c, &e);
-		} else if (!deleted) {
-			v1_error(c, 404, "entry %lld not found in bank '%s'", (long long)id, b.name);
-		} else {
-			va_after_write(c);
-			va_reply(c, 200, json_pack("{s:I,s:s,s:I}", "id", (json_int_t)id, "status",
-			                           "deleted", "seq", (json_int_t)seq));
-		}
+	int deleted = 0;
+	int64_t seq = 0;
+	veto_error e;
+	if (vs_content_delete(c->s->store, b.id, id, &deleted, &seq, &e)) {
+		va_store_error(c, &e);
+	} else if (!deleted) {
+		v1_error(c, 404, "entry %lld not found in bank '%s'", (long long)id, b.name);
+	} else {
+		va_after_write(c);
+		va_reply(c, 200, json_pack("{s:I,s:s,s:I}", "id", (json_int_t)id, "status", "deleted",
+		                           "seq", (json_int_t)seq));
 	}
 	vs_bank_clear(&b);
 	return 0;
@@ -951,13 +918,8 @@ static int h_changes(va_ctx *c)
 {
 	vs_bank b;
 	long long since, limit;
-	if (!va_load_bank(c, c->p[0], &b))
+	if (!load_page(c, &b, "since", &since, V1_CHANGES_DEFAULT, &limit))
 		return 0;
-	if (q_int(c, "since", 0, 0, INT64_MAX, &since) ||
-	    q_int(c, "limit", V1_CHANGES_DEFAULT, 1, V1_MAX_PAGE, &limit)) {
-		vs_bank_clear(&b);
-		return 0;
-	}
 	vs_change *ch = NULL;
 	size_t n = 0;
 	veto_error e;
@@ -1005,29 +967,32 @@ typedef struct v1_lines {
 	long long lineno;
 } v1_lines;
 
-/* The next line, without its "\n" or "\r\n"; 0 at the end. */
-static int next_line(v1_lines *it, const char **s, size_t *n)
-{
-	if (it->off >= it->len)
-		return 0;
-	const char *start = it->p + it->off;
-	size_t rest = it->len - it->off;
-	const char *nl = memchr(start, '\n', rest);
-	size_t l = nl ? (size_t)(nl - start) : rest;
-	it->off += l + (nl ? 1 : 0);
-	it->lineno++;
-	if (l && start[l - 1] == '\r')
-		l--;
-	*s = start;
-	*n = l;
-	return 1;
-}
-
 /* Blank or '#' comment (after leading blanks). */
 static int skip_line(const char *s, size_t n)
 {
 	trim(&s, &n);
 	return !n || s[0] == '#';
+}
+
+/* The next line that is not skipped (skip_line), without its "\n" or
+ * "\r\n"; 0 at the end. it->lineno is its number. */
+static int next_line(v1_lines *it, const char **s, size_t *n)
+{
+	do {
+		if (it->off >= it->len)
+			return 0;
+		const char *start = it->p + it->off;
+		size_t rest = it->len - it->off;
+		const char *nl = memchr(start, '\n', rest);
+		size_t l = nl ? (size_t)(nl - start) : rest;
+		it->off += l + (nl ? 1 : 0);
+		it->lineno++;
+		if (l && start[l - 1] == '\r')
+			l--;
+		*s = start;
+		*n = l;
+	} while (skip_line(*s, *n));
+	return 1;
 }
 
 /* Split s on ',' into at most max fields; returns the count (max + 1 if
@@ -1056,8 +1021,6 @@ static int import_pdq(va_ctx *c, const char *data, size_t len, long long min_qua
 	size_t n;
 	while (next_line(&it, &s, &n)) {
 		v1_loc l = {NULL, -1, it.lineno};
-		if (skip_line(s, n))
-			continue;
 		if (memchr(s, 0, n))
 			return v1_fail(c, &l, NULL, "contains a NUL byte"), -1;
 		/* HASH[,QUALITY[,NAME]]: NAME is the rest of the line, commas and all */
@@ -1113,8 +1076,6 @@ static int import_vpdq(va_ctx *c, const char *data, size_t len, v1_batch *bt)
 	int rc = 0;
 	while (rc == 0 && next_line(&it, &s, &n)) {
 		v1_loc l = {NULL, -1, it.lineno};
-		if (skip_line(s, n))
-			continue;
 		const char *f[4];
 		size_t fl[4];
 		if (split_commas(s, n, f, fl, 4) != 4) {
@@ -1164,12 +1125,9 @@ static int import_vpdq(va_ctx *c, const char *data, size_t len, v1_batch *bt)
 			rc = va_error(c, 413, "too many frames: at most %d", V1_MAX_IMPORT) - 1;
 			break;
 		}
-		char hex[65];
-		for (size_t i = 0; i < 64; i++)
-			hex[i] = (char)tolower((unsigned char)hash[i]);
-		hex[64] = 0;
+		/* as given: vsig_parse's canonical form lowercases the hex */
 		buf_str(&js, frames ? ",\"" : "\"");
-		buf_str(&js, hex);
+		buf_put(&js, hash, 64);
 		buf_printf(&js, ",%lld,", quality);
 		buf_put(&js, f[3], fl[3]);
 		buf_put(&js, "\"", 1);
@@ -1388,8 +1346,6 @@ static int import_threatexchange(va_ctx *c, const char *data, size_t len, v1_bat
 	size_t n;
 	while (next_line(&it, &s, &n)) {
 		v1_loc l = {NULL, -1, it.lineno};
-		if (skip_line(s, n))
-			continue;
 		json_t *r = json_loadb(s, n, JSON_REJECT_DUPLICATES, &je);
 		if (!r)
 			return v1_fail(c, &l, NULL, "malformed JSON: %s (column %d)", je.text, je.column),
@@ -1650,7 +1606,7 @@ static json_t *external_id(const vs_content *ct, const char *prefix)
 static void export_te(v1_buf *out, const vs_content *ct, size_t *items)
 {
 	static const int types[2] = {VSIG_PDQ, VSIG_VIDEO_MD5};
-	json_t *meta = ct->metadata_json ? json_loads(ct->metadata_json, 0, NULL) : NULL;
+	json_t *meta = va_metadata_json(ct);
 	json_t *tags = json_array();
 	json_t *mt = json_object_get(meta, "tags");
 	size_t i;

@@ -421,52 +421,24 @@ static void py_format3(double x, char out[32])
 	out[o] = '\0';
 }
 
-/* ------------------------------------------------------------ a builder */
+/* ----------------------------------------------------- vPDQ signal strings */
 
-typedef struct sbuf {
-	char *p;
-	size_t n, cap;
-	int nomem;
-} sbuf;
-
-static void sb_put(sbuf *b, const char *s, size_t n)
+/* Append one frame, as VpdqCompactFeature.__str__ prints it, to list (a
+ * JSON array of strings): 0, or -1 if out of memory. */
+static int frame_append(json_t *list, const veto_pdq_hash *h, long quality, double ts)
 {
-	if (b->nomem)
-		return;
-	if (b->n + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 256;
-		while (cap < b->n + n + 1)
-			cap *= 2;
-		char *p = (char *)realloc(b->p, cap);
-		if (!p) {
-			b->nomem = 1;
-			return;
-		}
-		b->p = p;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->n, s, n);
-	b->n += n;
-	b->p[b->n] = '\0';
-}
-
-static void sb_str(sbuf *b, const char *s)
-{
-	sb_put(b, s, strlen(s));
-}
-
-/* One frame as VpdqCompactFeature.__str__ prints it. */
-static void sb_frame(sbuf *b, const veto_pdq_hash *h, long quality, double ts)
-{
-	char hex[VETO_PDQ_HEX_LEN + 1], t[32], q[24];
+	char hex[VETO_PDQ_HEX_LEN + 1], t[32], f[VETO_PDQ_HEX_LEN + 64];
 	veto_pdq_to_hex(h, hex);
 	py_format3(ts, t);
-	snprintf(q, sizeof q, "%ld", quality);
-	sb_put(b, hex, VETO_PDQ_HEX_LEN);
-	sb_put(b, ",", 1);
-	sb_str(b, q);
-	sb_put(b, ",", 1);
-	sb_str(b, t);
+	snprintf(f, sizeof f, "%s,%ld,%s", hex, quality, t);
+	return json_array_append_new(list, json_string(f));
+}
+
+/* vpdq_to_json's string: json.dumps(list), whose ", " between items
+ * jansson's default (not compact) form shares. NULL if out of memory. */
+static char *frames_text(const json_t *list)
+{
+	return list ? json_dumps(list, 0) : NULL;
 }
 
 /* ------------------------------------------------------------- base64 */
@@ -717,12 +689,12 @@ static int parse_vpdq(const char *s, size_t len, vsig_value *out, char **canonic
 		}
 	}
 	veto_vpdq_frame *fr = (veto_vpdq_frame *)calloc(n ? n : 1, sizeof *fr);
-	sbuf cb = {0};
 	if (!fr) {
 		json_decref(root);
 		return veto_fail(err, VETO_ERR_NOMEM, "out of memory for %zu vPDQ frames", n);
 	}
-	sb_put(&cb, "[", 1);
+	json_t *list = canonical ? json_array() : NULL; /* the canonical string's frames */
+	int nomem = canonical && !list;
 	int rc = VETO_OK;
 	size_t i = 0;
 	void *it = json_is_object(root) ? json_object_iter(root) : NULL;
@@ -750,29 +722,22 @@ static int parse_vpdq(const char *s, size_t len, vsig_value *out, char **canonic
 			break;
 		}
 		fr[i].frame = (int64_t)i;
-		if (canonical) {
-			if (i)
-				sb_put(&cb, ", ", 2);
-			sb_put(&cb, "\"", 1);
-			sb_frame(&cb, &fr[i].pdq, q, ts);
-			sb_put(&cb, "\"", 1);
-		}
+		if (list && !nomem)
+			nomem = frame_append(list, &fr[i].pdq, q, ts) != 0;
 	}
 	json_decref(root);
-	sb_put(&cb, "]", 1);
-	if (rc == VETO_OK && cb.nomem)
+	char *text = rc == VETO_OK && canonical && !nomem ? frames_text(list) : NULL;
+	json_decref(list);
+	if (rc == VETO_OK && canonical && !text)
 		rc = veto_fail(err, VETO_ERR_NOMEM, "out of memory");
 	if (rc != VETO_OK) {
 		free(fr);
-		free(cb.p);
 		return rc;
 	}
 	out->frames = fr;
 	out->nframes = n;
 	if (canonical)
-		*canonical = cb.p;
-	else
-		free(cb.p);
+		*canonical = text;
 	return VETO_OK;
 }
 
@@ -972,25 +937,20 @@ static int hash_video(const uint8_t *data, size_t size, const char *name, unsign
 	if (rc)
 		return rc;
 	if (vq) {
-		sbuf b = {0};
-		sb_put(&b, "[", 1);
-		for (size_t i = 0; i < vq->count; i++) {
-			if (i)
-				sb_put(&b, ", ", 2);
-			sb_put(&b, "\"", 1);
-			sb_frame(&b, &vq->frames[i].pdq, vq->frames[i].quality,
-			         (double)vq->frames[i].timestamp);
-			sb_put(&b, "\"", 1);
-		}
-		sb_put(&b, "]", 1);
+		json_t *list = json_array();
+		int nomem = !list;
+		for (size_t i = 0; i < vq->count && !nomem; i++)
+			nomem = frame_append(list, &vq->frames[i].pdq, vq->frames[i].quality,
+			                     (double)vq->frames[i].timestamp) != 0;
+		char *text = nomem ? NULL : frames_text(list);
+		json_decref(list);
 		out->partial |= vq->info.partial;
 		veto_vpdq_free(vq);
-		if (b.nomem) {
-			free(b.p);
+		if (!text) {
 			veto_tmk_free(tk);
 			return veto_fail(err, VETO_ERR_NOMEM, "out of memory");
 		}
-		out->value[VSIG_VPDQ] = b.p;
+		out->value[VSIG_VPDQ] = text;
 		out->have[VSIG_VPDQ] = 1;
 	}
 	if (tk) {

@@ -11,6 +11,14 @@
  * cost is one indirect call per operation, which is nothing next to a
  * database round trip.
  *
+ * It also holds what the backends would otherwise each write
+ * (store_internal.h lists it): the row -> struct conversions, the schema
+ * and consistency checks, the messages they share, and the logic of
+ * vs_bank_update, vs_bank_delete, vs_content_update and vs_content_delete,
+ * which runs here inside a backend's write transaction (vs_ops.write) on
+ * its primitives, so that both backends change banks and content by the
+ * same steps.
+ *
  * URLs (store.h):
  *   "sqlite:PATH", "sqlite://PATH" (so "sqlite:///abs/path" is /abs/path),
  *   or a plain PATH                           -> SQLite
@@ -27,6 +35,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* ------------------------------------------------------------- errors */
 
@@ -48,6 +57,29 @@ int vs_fail(veto_error *err, int code, const char *fmt, ...)
 			m[--len] = '\0';
 	}
 	return code;
+}
+
+int vs_no_bank(const vs_store *s, const char *name, int64_t id, veto_error *err)
+{
+	if (name)
+		return vs_fail(err, VS_ERR_NOTFOUND, "%s: no bank named %.128s", s->where, name);
+	return vs_fail(err, VS_ERR_NOTFOUND, "%s: no bank with id %lld", s->where, (long long)id);
+}
+
+int vs_no_content(const vs_store *s, int64_t id, veto_error *err)
+{
+	return vs_fail(err, VS_ERR_NOTFOUND, "%s: no content with id %lld", s->where, (long long)id);
+}
+
+int vs_name_taken(const vs_store *s, const char *name, veto_error *err)
+{
+	return vs_fail(err, VS_ERR_CONFLICT, "%s: a bank named %.128s already exists", s->where,
+	               name);
+}
+
+int vs_nomem(const vs_store *s, veto_error *err)
+{
+	return vs_fail(err, VETO_ERR_NOMEM, "%s: out of memory", s->where);
 }
 
 /* ------------------------------------------------------------ helpers */
@@ -118,7 +150,21 @@ static int dup_field(char **dst, const char *src)
 	return 0;
 }
 
-int vs_content_copy(vs_content *dst, const vs_content *src)
+static void free_signals(vs_content *c)
+{
+	if (c->signals) {
+		for (size_t i = 0; i < c->nsignals; i++) {
+			free(c->signals[i].type);
+			free(c->signals[i].value);
+		}
+		free(c->signals);
+	}
+	c->signals = NULL;
+	c->nsignals = 0;
+}
+
+/* Deep copy of src into dst (dst is overwritten, not freed). */
+static int content_copy(vs_content *dst, const vs_content *src)
 {
 	*dst = *src;
 	dst->bank_name = dst->note = dst->metadata_json = NULL;
@@ -139,22 +185,16 @@ nomem:
 	return VETO_ERR_NOMEM;
 }
 
-void vs_content_tombstone(vs_content *v)
+/* Make v a tombstone: status VS_DELETED, no signals, note, metadata or
+ * original media URI (source and case_ref, the provenance, stay). */
+static void content_tombstone(vs_content *v)
 {
 	v->status = VS_DELETED;
 	free(v->note);
 	free(v->metadata_json);
 	free(v->original_media_uri);
 	v->note = v->metadata_json = v->original_media_uri = NULL;
-	if (v->signals) {
-		for (size_t i = 0; i < v->nsignals; i++) {
-			free(v->signals[i].type);
-			free(v->signals[i].value);
-		}
-		free(v->signals);
-	}
-	v->signals = NULL;
-	v->nsignals = 0;
+	free_signals(v);
 }
 
 /* Replace *dst by a copy of src: 0 or VETO_ERR_NOMEM. */
@@ -168,7 +208,9 @@ static int set_str(char **dst, const char *src)
 	return 0;
 }
 
-int vs_content_merge(vs_content *cur, unsigned what, const vs_content *in)
+/* Apply vs_content_update's `what` fields of in to cur (a tombstone if the
+ * status becomes VS_DELETED). 0 or VETO_ERR_NOMEM. */
+static int content_merge(vs_content *cur, unsigned what, const vs_content *in)
 {
 	if (what & VS_SET_DISABLE_UNTIL)
 		cur->disable_until_ts = in->disable_until_ts;
@@ -180,65 +222,63 @@ int vs_content_merge(vs_content *cur, unsigned what, const vs_content *in)
 	    ((what & VS_SET_CASE_REF) && set_str(&cur->case_ref, in->case_ref)))
 		return VETO_ERR_NOMEM;
 	if (cur->status == VS_DELETED)
-		vs_content_tombstone(cur);
+		content_tombstone(cur);
 	return 0;
 }
 
-int vs_bank_copy(vs_bank *dst, const vs_bank *src)
+static int bank_copy(vs_bank *dst, const vs_bank *src)
 {
 	*dst = *src;
 	dst->name = NULL;
 	return dup_field(&dst->name, src->name);
 }
 
+/* Binary search by id in n elements of `size` bytes sorted by ascending
+ * id, which each begins with (vs_content, vs_bank). */
+_Static_assert(offsetof(vs_content, id) == 0 && offsetof(vs_bank, id) == 0,
+               "find_by_id reads the id at the start of the element");
+static void *find_by_id(void *v, size_t n, size_t size, int64_t id)
+{
+	size_t lo = 0, hi = n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		char *e = (char *)v + mid * size;
+		int64_t eid = *(const int64_t *)(const void *)e;
+		if (eid < id)
+			lo = mid + 1;
+		else if (eid > id)
+			hi = mid;
+		else
+			return e;
+	}
+	return NULL;
+}
+
 vs_content *vs_content_find(vs_content *v, size_t n, int64_t id)
 {
-	size_t lo = 0, hi = n;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (v[mid].id < id)
-			lo = mid + 1;
-		else if (v[mid].id > id)
-			hi = mid;
-		else
-			return &v[mid];
-	}
-	return NULL;
+	return find_by_id(v, n, sizeof *v, id);
 }
 
-static vs_bank *bank_find(vs_bank *v, size_t n, int64_t id)
+/* Fill p->ch[i].bank / .content from the entities read for the page (deep
+ * copies). A change whose entity is missing gets a bare record: the id,
+ * and deleted / VS_DELETED. */
+static int changes_fill(vs_page *p)
 {
-	size_t lo = 0, hi = n;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (v[mid].id < id)
-			lo = mid + 1;
-		else if (v[mid].id > id)
-			hi = mid;
-		else
-			return &v[mid];
-	}
-	return NULL;
-}
-
-int vs_changes_fill(vs_change *ch, size_t n, vs_content *contents, size_t ncontents,
-                    vs_bank *banks, size_t nbanks)
-{
-	for (size_t i = 0; i < n; i++) {
-		vs_change *c = &ch[i];
+	for (size_t i = 0; i < p->nch; i++) {
+		vs_change *c = &p->ch[i];
 		if (c->kind == VS_CHANGE_BANK) {
-			vs_bank *b = bank_find(banks, nbanks, c->bank_id);
+			vs_bank *b = find_by_id(p->banks, p->nbanks, sizeof *b, c->bank_id);
 			if (b) {
-				if (vs_bank_copy(&c->bank, b))
+				if (bank_copy(&c->bank, b))
 					return VETO_ERR_NOMEM;
 			} else {
 				c->bank.id = c->bank_id;
 				c->bank.deleted = 1;
 			}
 		} else {
-			vs_content *v = vs_content_find(contents, ncontents, c->content_id);
+			vs_content *v = vs_content_find(p->v, p->n, c->content_id);
 			if (v) {
-				if (vs_content_copy(&c->content, v))
+				if (content_copy(&c->content, v))
 					return VETO_ERR_NOMEM;
 			} else {
 				c->content.id = c->content_id;
@@ -249,6 +289,183 @@ int vs_changes_fill(vs_change *ch, size_t n, vs_content *contents, size_t nconte
 	}
 	return 0;
 }
+
+void vs_page_clear(vs_page *p)
+{
+	vs_changes_free(p->ch, p->nch);
+	vs_contents_free(p->v, p->n);
+	vs_banks_free(p->banks, p->nbanks);
+	memset(p, 0, sizeof *p);
+}
+
+int vs_first_bank(const vs_store *s, vs_bank *v, size_t n, const char *name, int64_t id,
+                  vs_bank *out, veto_error *err)
+{
+	if (n == 0) {
+		free(v);
+		return vs_no_bank(s, name, id, err);
+	}
+	*out = v[0];
+	for (size_t i = 1; i < n; i++)
+		vs_bank_clear(&v[i]);
+	free(v);
+	return 0;
+}
+
+int vs_first_content(const vs_store *s, vs_content *v, size_t n, int64_t id,
+                     vs_content *out, veto_error *err)
+{
+	if (n == 0) {
+		free(v);
+		return vs_no_content(s, id, err);
+	}
+	*out = v[0];
+	for (size_t i = 1; i < n; i++)
+		vs_content_clear(&v[i]);
+	free(v);
+	return 0;
+}
+
+int vs_bank_name_free(vs_store *s, void *conn, const char *name, veto_error *err)
+{
+	vs_bank b = {0};
+	int rc = s->ops->get_bank(s, conn, name, 0, &b, err);
+	if (rc == 0) {
+		vs_bank_clear(&b);
+		return vs_name_taken(s, name, err);
+	}
+	return rc == VS_ERR_NOTFOUND ? 0 : rc;
+}
+
+/* --------------------------------------------------------- row reading */
+
+#define I64(col) r->ops->i64(r, (col))
+
+int vs_bank_from_row(const vs_row *r, void *dst)
+{
+	vs_bank *b = dst;
+	memset(b, 0, sizeof *b);
+	b->id = I64(0);
+	b->enabled_ratio = r->ops->dbl(r, 2);
+	b->created = I64(3);
+	b->updated = I64(4);
+	b->deleted = I64(5) != 0;
+	return r->ops->str(r, 1, 1, &b->name);
+}
+
+int vs_content_from_row(const vs_row *r, void *dst)
+{
+	vs_content *c = dst;
+	memset(c, 0, sizeof *c);
+	c->id = I64(0);
+	c->bank_id = I64(1);
+	c->disable_until_ts = I64(2);
+	c->status = (int)I64(3);
+	c->created = I64(9);
+	c->updated = I64(10);
+	c->seq = I64(11);
+	c->bank_ratio = r->ops->dbl(r, 13);
+	if (r->ops->str(r, 4, 0, &c->note) || r->ops->str(r, 5, 0, &c->metadata_json) ||
+	    r->ops->str(r, 6, 0, &c->source) || r->ops->str(r, 7, 0, &c->case_ref) ||
+	    r->ops->str(r, 8, 0, &c->original_media_uri) ||
+	    r->ops->str(r, 12, 0, &c->bank_name)) {
+		vs_content_clear(c);
+		return VETO_ERR_NOMEM;
+	}
+	return 0;
+}
+
+int vs_change_from_row(const vs_row *r, void *dst)
+{
+	vs_change *ch = dst;
+	memset(ch, 0, sizeof *ch);
+	ch->seq = I64(0);
+	ch->kind = (int)I64(1);
+	ch->ts = I64(2);
+	ch->bank_id = I64(3);
+	ch->content_id = I64(4);
+	return 0;
+}
+
+int vs_key_from_row(const vs_row *r, void *dst)
+{
+	vs_key *k = dst;
+	memset(k, 0, sizeof *k);
+	k->rate = r->ops->dbl(r, 4);
+	k->created = I64(6);
+	k->revoked = I64(7);
+	if (r->ops->str(r, 0, 1, &k->key_id) || r->ops->str(r, 2, 1, &k->role) ||
+	    r->ops->str(r, 3, 0, &k->banks) || r->ops->str(r, 5, 0, &k->name)) {
+		vs_key_clear(k);
+		return VETO_ERR_NOMEM;
+	}
+	return 0;
+}
+
+#undef I64
+
+/* -------------------------------------------------------------- checks */
+
+int vs_check_version(const vs_store *s, int64_t v, int readonly, veto_error *err)
+{
+	if (v < 0)
+		return vs_fail(err, VETO_ERR_CORRUPT, "%s: damaged: veto_schema holds no version",
+		               s->where);
+	if (v > VS_SCHEMA_VERSION)
+		return vs_fail(err, VETO_ERR_UNSUPPORTED,
+		               "%s: schema version %lld is newer than this veto knows (%d): upgrade veto",
+		               s->where, (long long)v, VS_SCHEMA_VERSION);
+	if (readonly && v == 0)
+		return vs_fail(err, VETO_ERR_UNSUPPORTED,
+		               "%s: not initialised: no veto schema yet (open it read-write once to create it)",
+		               s->where);
+	if (readonly && v != VS_SCHEMA_VERSION)
+		return vs_fail(err, VETO_ERR_UNSUPPORTED,
+		               "%s: schema version %lld, this veto needs %d (open it read-write once to migrate)",
+		               s->where, (long long)v, VS_SCHEMA_VERSION);
+	return 0;
+}
+
+/* Consistency of the change sequence: every content row's seq is a change
+ * row about that content, every change names an existing entity, and
+ * deleted content holds no signals. */
+static const char *const consistency[][2] = {
+	{"SELECT count(*) FROM veto_content c WHERE NOT EXISTS (SELECT 1 FROM veto_changes h"
+	 " WHERE h.seq = c.seq AND h.kind = 1 AND h.content_id = c.id)",
+	 "content rows whose seq is not a change of theirs"},
+	{"SELECT count(*) FROM veto_changes h WHERE h.kind = 1 AND NOT EXISTS"
+	 " (SELECT 1 FROM veto_content c WHERE c.id = h.content_id)",
+	 "content changes naming no content"},
+	{"SELECT count(*) FROM veto_changes h WHERE h.kind = 2 AND NOT EXISTS"
+	 " (SELECT 1 FROM veto_banks b WHERE b.id = h.bank_id)",
+	 "bank changes naming no bank"},
+	{"SELECT count(*) FROM veto_changes WHERE kind NOT IN (1, 2)", "changes of unknown kind"},
+	{"SELECT count(*) FROM veto_signals s JOIN veto_content c ON c.id = s.content_id"
+	 " WHERE c.status = 2",
+	 "signals of deleted content"},
+};
+
+int vs_check_consistency(vs_store *s, void *conn, int64_t version,
+                         int (*count)(vs_store *s, void *conn, const char *sql, int64_t *n,
+                                      veto_error *err),
+                         veto_error *err)
+{
+	if (version != VS_SCHEMA_VERSION)
+		return vs_fail(err, VETO_ERR_CORRUPT, "%s: schema version is %lld, expected %d",
+		               s->where, (long long)version, VS_SCHEMA_VERSION);
+	for (size_t i = 0; i < sizeof consistency / sizeof consistency[0]; i++) {
+		int64_t bad = 0;
+		int rc = count(s, conn, consistency[i][0], &bad, err);
+		if (rc)
+			return rc;
+		if (bad)
+			return vs_fail(err, VETO_ERR_CORRUPT, "%s: inconsistent: %lld %s", s->where,
+			               (long long)bad, consistency[i][1]);
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------- hex */
 
 static int hexval(int c)
 {
@@ -336,13 +553,7 @@ void vs_content_clear(vs_content *c)
 	free(c->source);
 	free(c->case_ref);
 	free(c->original_media_uri);
-	if (c->signals) {
-		for (size_t i = 0; i < c->nsignals; i++) {
-			free(c->signals[i].type);
-			free(c->signals[i].value);
-		}
-		free(c->signals);
-	}
+	free_signals(c);
 	memset(c, 0, sizeof *c);
 }
 
@@ -519,8 +730,7 @@ int vs_bank_get_by_id(vs_store *s, int64_t id, vs_bank *out, veto_error *err)
 	NEED(out, "%s: vs_bank_get_by_id: no output", s->where);
 	memset(out, 0, sizeof *out);
 	if (id <= 0)
-		return vs_fail(err, VS_ERR_NOTFOUND, "%s: no bank with id %lld", s->where,
-		               (long long)id);
+		return vs_no_bank(s, NULL, id, err);
 	return s->ops->bank_get(s, NULL, id, out, err);
 }
 
@@ -537,6 +747,55 @@ int vs_bank_create(vs_store *s, const char *name, double ratio, vs_bank *out,
 	return s->ops->bank_create(s, name, ratio, out, err);
 }
 
+/* The seq and time of the next change, inside a write. */
+static int next_change(vs_store *s, void *conn, int64_t *seq, int64_t *now, veto_error *err)
+{
+	*now = (int64_t)time(NULL);
+	return s->ops->next_seq(s, conn, seq, err);
+}
+
+/* The shared steps of bank writes, inside the backend's write transaction
+ * (vs_txn_fn). */
+struct bank_write {
+	const char *name, *new_name;
+	double ratio;
+	vs_bank *out;
+};
+
+static int bank_update_fn(vs_store *s, void *conn, void *arg, veto_error *err)
+{
+	struct bank_write *a = arg;
+	vs_bank b = {0};
+	int rc = s->ops->get_bank(s, conn, a->name, 0, &b, err);
+	if (rc)
+		return rc;
+	int64_t seq = 0, now = 0;
+	if (a->new_name && strcmp(a->new_name, b.name) != 0)
+		rc = vs_bank_name_free(s, conn, a->new_name, err);
+	if (rc == 0 && (rc = next_change(s, conn, &seq, &now, err)) == 0) /* NULL, < 0: keep */
+		rc = s->ops->put_bank(s, conn, seq, now, b.id, a->new_name ? a->new_name : b.name,
+		                      a->ratio >= 0 ? a->ratio : b.enabled_ratio, err);
+	int64_t id = b.id;
+	vs_bank_clear(&b);
+	if (rc == 0 && a->out)
+		rc = s->ops->get_bank(s, conn, NULL, id, a->out, err);
+	return rc;
+}
+
+static int bank_delete_fn(vs_store *s, void *conn, void *arg, veto_error *err)
+{
+	struct bank_write *a = arg;
+	vs_bank b = {0};
+	int rc = s->ops->get_bank(s, conn, a->name, 0, &b, err);
+	if (rc)
+		return rc;
+	int64_t id = b.id, seq = 0, now = 0;
+	vs_bank_clear(&b);
+	if ((rc = next_change(s, conn, &seq, &now, err)))
+		return rc;
+	return s->ops->erase_bank(s, conn, seq, now, id, a->name, err);
+}
+
 int vs_bank_update(vs_store *s, const char *name, const char *new_name, double ratio,
                    vs_bank *out, veto_error *err)
 {
@@ -548,7 +807,11 @@ int vs_bank_update(vs_store *s, const char *name, const char *new_name, double r
 	NEED(!new_name || *new_name, "%s: bank %.128s: the new name is empty", s->where, name);
 	NEED(ratio < 0 || valid_ratio(ratio), "%s: bank %.128s: enabled ratio %g is not in 0..1",
 	     s->where, name, ratio);
-	return s->ops->bank_update(s, name, new_name, ratio, out, err);
+	struct bank_write a = {.name = name, .new_name = new_name, .ratio = ratio, .out = out};
+	int rc = s->ops->write(s, bank_update_fn, &a, err);
+	if (rc && out)
+		vs_bank_clear(out);
+	return rc;
 }
 
 int vs_bank_delete(vs_store *s, const char *name, veto_error *err)
@@ -556,7 +819,8 @@ int vs_bank_delete(vs_store *s, const char *name, veto_error *err)
 	NEED_STORE();
 	NEED_WRITABLE();
 	NEED(name && *name, "%s: no bank name given", s->where);
-	return s->ops->bank_delete(s, name, err);
+	struct bank_write a = {.name = name};
+	return s->ops->write(s, bank_delete_fn, &a, err);
 }
 
 /* ------------------------------------------------------------- content */
@@ -583,21 +847,7 @@ int vs_content_add(vs_store *s, int64_t bank_id, const vs_content *in, int64_t *
 	NEED_STORE();
 	NEED_WRITABLE();
 	NEED(in, "%s: vs_content_add: no content", s->where);
-	int rc = check_content_in(s, in, 0, err);
-	if (rc)
-		return rc;
-	if (bank_id <= 0)
-		return vs_fail(err, VS_ERR_NOTFOUND, "%s: no bank with id %lld", s->where,
-		               (long long)bank_id);
-	int64_t first = 0, last = 0;
-	rc = s->ops->content_add_many(s, bank_id, in, 1, &first, &last, err);
-	if (rc == 0) {
-		if (id)
-			*id = first;
-		if (seq)
-			*seq = last;
-	}
-	return rc;
+	return vs_content_add_many(s, bank_id, in, 1, id, seq, err);
 }
 
 int vs_content_add_many(vs_store *s, int64_t bank_id, const vs_content *in, size_t n,
@@ -616,8 +866,7 @@ int vs_content_add_many(vs_store *s, int64_t bank_id, const vs_content *in, size
 			return rc;
 	}
 	if (bank_id <= 0)
-		return vs_fail(err, VS_ERR_NOTFOUND, "%s: no bank with id %lld", s->where,
-		               (long long)bank_id);
+		return vs_no_bank(s, NULL, bank_id, err);
 	if (n == 0)
 		return 0; /* nothing written: no ids, no seq */
 	int64_t first = 0, last = 0;
@@ -637,9 +886,73 @@ int vs_content_get(vs_store *s, int64_t id, vs_content *out, veto_error *err)
 	NEED(out, "%s: vs_content_get: no output", s->where);
 	memset(out, 0, sizeof *out);
 	if (id <= 0)
-		return vs_fail(err, VS_ERR_NOTFOUND, "%s: no content with id %lld", s->where,
-		               (long long)id);
+		return vs_no_content(s, id, err);
 	return s->ops->content_get(s, id, out, err);
+}
+
+/* The shared steps of an update and a delete, inside the backend's write
+ * transaction (vs_txn_fn). */
+struct content_write {
+	int64_t bank_id, id;
+	unsigned what;
+	const vs_content *in;
+	vs_content *out;
+	int64_t seq;
+	int deleted;
+};
+
+/* The live content id of bank_id into *cur, else NOTFOUND. */
+static int get_live(vs_store *s, void *conn, int64_t bank_id, int64_t id, vs_content *cur,
+                    veto_error *err)
+{
+	int rc = s->ops->get_content(s, conn, id, cur, err);
+	if (rc)
+		return rc;
+	if (cur->bank_id != bank_id || cur->status == VS_DELETED) {
+		vs_content_clear(cur);
+		return vs_fail(err, VS_ERR_NOTFOUND, "%s: no live content %lld in bank %lld", s->where,
+		               (long long)id, (long long)bank_id);
+	}
+	return 0;
+}
+
+static int update_fn(vs_store *s, void *conn, void *arg, veto_error *err)
+{
+	struct content_write *a = arg;
+	vs_content cur = {0};
+	int rc = get_live(s, conn, a->bank_id, a->id, &cur, err);
+	if (rc)
+		return rc;
+	if (content_merge(&cur, a->what, a->in)) {
+		vs_content_clear(&cur);
+		return vs_nomem(s, err);
+	}
+	int64_t now = 0;
+	if ((rc = next_change(s, conn, &a->seq, &now, err)) == 0)
+		rc = s->ops->put_content(s, conn, a->seq, now, &cur, err);
+	vs_content_clear(&cur);
+	if (rc == 0 && a->out)
+		rc = s->ops->get_content(s, conn, a->id, a->out, err);
+	return rc;
+}
+
+static int delete_fn(vs_store *s, void *conn, void *arg, veto_error *err)
+{
+	struct content_write *a = arg;
+	vs_content cur = {0};
+	int rc = get_live(s, conn, a->bank_id, a->id, &cur, err);
+	if (rc == VS_ERR_NOTFOUND)
+		return 0; /* nothing to delete: not an error */
+	if (rc)
+		return rc;
+	content_tombstone(&cur);
+	int64_t now = 0;
+	if ((rc = next_change(s, conn, &a->seq, &now, err)) == 0)
+		rc = s->ops->put_content(s, conn, a->seq, now, &cur, err);
+	vs_content_clear(&cur);
+	if (rc == 0)
+		a->deleted = 1;
+	return rc;
 }
 
 int vs_content_update(vs_store *s, int64_t bank_id, int64_t id, unsigned what,
@@ -667,7 +980,17 @@ int vs_content_update(vs_store *s, int64_t bank_id, int64_t id, unsigned what,
 		               (long long)id, (long long)bank_id);
 	vs_content zero;
 	memset(&zero, 0, sizeof zero);
-	return s->ops->content_update(s, bank_id, id, what, in ? in : &zero, out, seq, err);
+	struct content_write a = {.bank_id = bank_id, .id = id, .what = what,
+	                          .in = in ? in : &zero, .out = out};
+	int rc = s->ops->write(s, update_fn, &a, err);
+	if (rc) {
+		if (out)
+			vs_content_clear(out);
+		return rc;
+	}
+	if (seq)
+		*seq = a.seq;
+	return 0;
 }
 
 int vs_content_delete(vs_store *s, int64_t bank_id, int64_t id, int *deleted,
@@ -681,14 +1004,13 @@ int vs_content_delete(vs_store *s, int64_t bank_id, int64_t id, int *deleted,
 	NEED_WRITABLE();
 	if (id <= 0 || bank_id <= 0)
 		return 0; /* no such live content: not an error */
-	int d = 0;
-	int64_t sq = 0;
-	int rc = s->ops->content_delete(s, bank_id, id, &d, &sq, err);
+	struct content_write a = {.bank_id = bank_id, .id = id};
+	int rc = s->ops->write(s, delete_fn, &a, err);
 	if (rc == 0) {
 		if (deleted)
-			*deleted = d;
+			*deleted = a.deleted;
 		if (seq)
-			*seq = sq;
+			*seq = a.seq;
 	}
 	return rc;
 }
@@ -742,7 +1064,18 @@ int vs_changes_since(vs_store *s, int64_t since, int64_t bank_id, size_t limit,
 		since = 0;
 	if (bank_id < 0)
 		bank_id = 0;
-	return s->ops->changes_since(s, since, bank_id, limit, out, n, err);
+	vs_page p = {.since = since, .bank_id = bank_id, .limit = limit};
+	int rc = s->ops->changes_since(s, &p, err);
+	if (rc == 0 && changes_fill(&p))
+		rc = vs_nomem(s, err);
+	if (rc == 0) {
+		*out = p.ch;
+		*n = p.nch;
+		p.ch = NULL;
+		p.nch = 0;
+	}
+	vs_page_clear(&p);
+	return rc;
 }
 
 int vs_max_seq(vs_store *s, int64_t *seq, veto_error *err)

@@ -127,12 +127,8 @@ _Static_assert(PG_NSTEPS == VS_SCHEMA_VERSION, "one migration step per schema ve
 
 /* ------------------------------------------------------------ queries */
 
-#define BANK_COLS "id, name, enabled_ratio, created, updated, deleted"
-#define CONTENT_COLS                                                             \
-	"c.id, c.bank_id, c.disable_until_ts, c.status, c.note, c.metadata_json, " \
-	"c.source, c.case_ref, c.original_media_uri, c.created, c.updated, c.seq, " \
-	"CASE WHEN b.deleted = 0 THEN b.name END, "                                \
-	"CASE WHEN b.deleted = 0 THEN b.enabled_ratio ELSE 0 END"
+#define BANK_COLS VS_BANK_COLS
+#define CONTENT_COLS VS_CONTENT_COLS
 #define KEY_COLS "key_id, encode(secret_hash, 'hex'), role, banks, rate, name, created, revoked"
 
 static const char SQL_BANK_LIST[] =
@@ -200,10 +196,10 @@ static const char SQL_SIGNAL_STATS[] =
 	" (SELECT c.created FROM veto_signals s JOIN veto_content c ON c.id = s.content_id"
 	"  WHERE s.type = $1 ORDER BY s.content_id DESC LIMIT 1)";
 static const char SQL_CHANGES[] =
-	"SELECT seq, kind, ts, bank_id, content_id FROM veto_changes"
+	"SELECT " VS_CHANGE_COLS " FROM veto_changes"
 	" WHERE seq > $1 ORDER BY seq LIMIT $2";
 static const char SQL_CHANGES_BANK[] =
-	"SELECT seq, kind, ts, bank_id, content_id FROM veto_changes"
+	"SELECT " VS_CHANGE_COLS " FROM veto_changes"
 	" WHERE bank_id = $3 AND seq > $1 ORDER BY seq LIMIT $2";
 static const char SQL_CHANGES_CONTENT[] =
 	"SELECT " CONTENT_COLS " FROM veto_content c LEFT JOIN veto_banks b ON b.id = c.bank_id"
@@ -257,7 +253,7 @@ typedef struct pg_store {
 } pg_store;
 
 #define W(s) ((s)->base.where)
-#define NOMEM(s) vs_fail(err, VETO_ERR_NOMEM, "%s: out of memory", W(s))
+#define NOMEM(s) vs_nomem(&(s)->base, err)
 
 static void quiet_notices(void *arg, const char *message)
 {
@@ -565,89 +561,78 @@ static int pg_write(pg_store *s, pg_fn fn, void *arg, veto_error *err)
 	return rc;
 }
 
+/* vs_ops.write: store.c's shared write logic in one of our write
+ * transactions. */
+static int pg_call(pg_store *s, pg_conn *c, void *arg, veto_error *err)
+{
+	vs_call *k = arg;
+	return k->fn(&s->base, c, k->arg, err);
+}
+
+static int pg_shared_write(vs_store *vs, vs_txn_fn fn, void *arg, veto_error *err)
+{
+	vs_call k = {fn, arg};
+	return pg_write((pg_store *)vs, pg_call, &k, err);
+}
+
 /* --------------------------------------------------------- row reading */
 
-static int bank_row(const PGresult *r, int i, vs_bank *b)
+static int64_t row_i64(const vs_row *r, int col)
 {
-	memset(b, 0, sizeof *b);
-	b->id = g_i64(r, i, 0);
-	b->enabled_ratio = g_dbl(r, i, 2);
-	b->created = g_i64(r, i, 3);
-	b->updated = g_i64(r, i, 4);
-	b->deleted = g_i64(r, i, 5) != 0;
-	return g_str(r, i, 1, 1, &b->name);
+	return g_i64(r->res, r->row, col);
+}
+
+static double row_dbl(const vs_row *r, int col)
+{
+	return g_dbl(r->res, r->row, col);
+}
+
+static int row_str(const vs_row *r, int col, int notnull, char **out)
+{
+	return g_str(r->res, r->row, col, notnull, out);
+}
+
+static const vs_row_ops pg_cols = {row_i64, row_dbl, row_str};
+
+/* Run sql with p, converting each row with conv into the array *out of
+ * `size`-byte elements; *n counts the rows converted (the caller frees
+ * them, also after an error). */
+static int read_rows(pg_store *s, pg_conn *c, const char *sql, const pg_params *p, void *out,
+                     size_t *n, size_t size, vs_row_fn conv, const char *what, veto_error *err)
+{
+	void **v = out;
+	PGresult *r = NULL;
+	*v = NULL;
+	*n = 0;
+	int rc = run(s, c, sql, p, &r, what, err);
+	if (rc)
+		return rc;
+	int rows = PQntuples(r);
+	if (rows > 0 && !(*v = calloc((size_t)rows, size)))
+		rc = NOMEM(s);
+	vs_row row = {&pg_cols, r, 0};
+	for (; rc == 0 && row.row < rows; row.row++) {
+		if (conv(&row, (char *)*v + *n * size))
+			rc = NOMEM(s);
+		else
+			(*n)++;
+	}
+	PQclear(r);
+	return rc;
 }
 
 static int read_banks(pg_store *s, pg_conn *c, const char *sql, const pg_params *p,
                       vs_bank **out, size_t *n, veto_error *err)
 {
-	PGresult *r = NULL;
-	*out = NULL;
-	*n = 0;
-	int rc = run(s, c, sql, p, &r, "reading banks", err);
-	if (rc)
-		return rc;
-	int rows = PQntuples(r);
-	if (rows > 0) {
-		*out = calloc((size_t)rows, sizeof **out);
-		if (!*out) {
-			PQclear(r);
-			return NOMEM(s);
-		}
-		for (int i = 0; i < rows; i++, (*n)++)
-			if (bank_row(r, i, &(*out)[i])) {
-				PQclear(r);
-				return NOMEM(s);
-			}
-	}
-	PQclear(r);
-	return 0;
-}
-
-static int content_row(const PGresult *r, int i, vs_content *c)
-{
-	memset(c, 0, sizeof *c);
-	c->id = g_i64(r, i, 0);
-	c->bank_id = g_i64(r, i, 1);
-	c->disable_until_ts = g_i64(r, i, 2);
-	c->status = (int)g_i64(r, i, 3);
-	c->created = g_i64(r, i, 9);
-	c->updated = g_i64(r, i, 10);
-	c->seq = g_i64(r, i, 11);
-	c->bank_ratio = g_dbl(r, i, 13);
-	if (g_str(r, i, 4, 0, &c->note) || g_str(r, i, 5, 0, &c->metadata_json) ||
-	    g_str(r, i, 6, 0, &c->source) || g_str(r, i, 7, 0, &c->case_ref) ||
-	    g_str(r, i, 8, 0, &c->original_media_uri) || g_str(r, i, 12, 0, &c->bank_name)) {
-		vs_content_clear(c);
-		return VETO_ERR_NOMEM;
-	}
-	return 0;
+	return read_rows(s, c, sql, p, out, n, sizeof **out, vs_bank_from_row, "reading banks",
+	                 err);
 }
 
 static int read_contents(pg_store *s, pg_conn *c, const char *sql, const pg_params *p,
                          vs_content **out, size_t *n, veto_error *err)
 {
-	PGresult *r = NULL;
-	*out = NULL;
-	*n = 0;
-	int rc = run(s, c, sql, p, &r, "reading content", err);
-	if (rc)
-		return rc;
-	int rows = PQntuples(r);
-	if (rows > 0) {
-		*out = calloc((size_t)rows, sizeof **out);
-		if (!*out) {
-			PQclear(r);
-			return NOMEM(s);
-		}
-		for (int i = 0; i < rows; i++, (*n)++)
-			if (content_row(r, i, &(*out)[i])) {
-				PQclear(r);
-				return NOMEM(s);
-			}
-	}
-	PQclear(r);
-	return 0;
+	return read_rows(s, c, sql, p, out, n, sizeof **out, vs_content_from_row,
+	                 "reading content", err);
 }
 
 /* Attach rows (content_id, type, value) to the contents (sorted by id). */
@@ -670,29 +655,37 @@ static int read_signals(pg_store *s, pg_conn *c, const char *sql, const pg_param
 	return 0;
 }
 
-static int read_content(pg_store *s, pg_conn *c, int64_t id, vs_content *out, veto_error *err)
+/* Content id with its signals; VS_ERR_NOTFOUND if no row (vs_ops.get_content). */
+static int read_content(vs_store *vs, void *conn, int64_t id, vs_content *out, veto_error *err)
 {
+	pg_store *s = (pg_store *)vs;
+	pg_conn *c = conn;
 	memset(out, 0, sizeof *out);
 	pg_params p = {0};
 	p_i64(&p, id);
 	vs_content *v = NULL;
 	size_t n = 0;
 	int rc = read_contents(s, c, SQL_CONTENT_GET, &p, &v, &n, err);
+	if (rc == 0 && n)
+		rc = read_signals(s, c, SQL_SIGNALS_OF, &p, v, n, err);
 	if (rc) {
 		vs_contents_free(v, n);
 		return rc;
 	}
-	if (n == 0)
-		return vs_fail(err, VS_ERR_NOTFOUND, "%s: no content with id %lld", W(s),
-		               (long long)id);
-	rc = read_signals(s, c, SQL_SIGNALS_OF, &p, v, n, err);
-	if (rc) {
-		vs_contents_free(v, n);
-		return rc;
-	}
-	*out = v[0];
-	free(v);
-	return 0;
+	return vs_first_content(vs, v, n, id, out, err);
+}
+
+/* The content columns from disable_until_ts to original_media_uri (as
+ * SQL_CONTENT_INSERT and SQL_CONTENT_UPDATE take them, in a row). */
+static void p_content(pg_params *p, const vs_content *v)
+{
+	p_i64(p, v->disable_until_ts);
+	p_i64(p, v->status);
+	p_str(p, v->note);
+	p_str(p, v->metadata_json);
+	p_str(p, v->source);
+	p_str(p, v->case_ref);
+	p_str(p, v->original_media_uri);
 }
 
 static int add_change(pg_store *s, pg_conn *c, int64_t seq, int kind, int64_t ts,
@@ -707,15 +700,16 @@ static int add_change(pg_store *s, pg_conn *c, int64_t seq, int kind, int64_t ts
 	return run(s, c, SQL_CHANGE_INSERT, &p, NULL, "recording a change", err);
 }
 
-static int next_seq(pg_store *s, pg_conn *c, int64_t *seq, veto_error *err)
+/* The next change's seq (vs_ops.next_seq). */
+static int next_seq(vs_store *vs, void *conn, int64_t *seq, veto_error *err)
 {
-	return run_int(s, c, SQL_NEXT_SEQ, NULL, seq, NULL, "drawing a seq", err);
+	return run_int((pg_store *)vs, conn, SQL_NEXT_SEQ, NULL, seq, NULL, "drawing a seq", err);
 }
 
 /* --------------------------------------------------------------- banks */
 
 struct bank_args {
-	const char *name, *new_name;
+	const char *name;
 	int64_t id;
 	double ratio;
 	vs_bank *out;
@@ -752,9 +746,13 @@ static int pg_bank_list(vs_store *vs, vs_bank **out, size_t *n, veto_error *err)
 	return 0;
 }
 
-static int get_bank(pg_store *s, pg_conn *c, const char *name, int64_t id, vs_bank *out,
+/* The live bank by name (or by id if name is NULL) into *out
+ * (vs_ops.get_bank). */
+static int get_bank(vs_store *vs, void *conn, const char *name, int64_t id, vs_bank *out,
                     veto_error *err)
 {
+	pg_store *s = (pg_store *)vs;
+	pg_conn *c = conn;
 	pg_params p = {0};
 	if (name)
 		p_str(&p, name);
@@ -767,22 +765,13 @@ static int get_bank(pg_store *s, pg_conn *c, const char *name, int64_t id, vs_ba
 		vs_banks_free(v, n);
 		return rc;
 	}
-	if (n == 0) {
-		if (name)
-			return vs_fail(err, VS_ERR_NOTFOUND, "%s: no bank named %.128s", W(s), name);
-		return vs_fail(err, VS_ERR_NOTFOUND, "%s: no bank with id %lld", W(s), (long long)id);
-	}
-	*out = v[0];
-	for (size_t i = 1; i < n; i++)
-		vs_bank_clear(&v[i]);
-	free(v);
-	return 0;
+	return vs_first_bank(vs, v, n, name, id, out, err);
 }
 
 static int pg_bank_get_fn(pg_store *s, pg_conn *c, void *arg, veto_error *err)
 {
 	struct bank_args *a = arg;
-	return get_bank(s, c, a->name, a->id, a->out, err);
+	return get_bank(&s->base, c, a->name, a->id, a->out, err);
 }
 
 static int pg_bank_get(vs_store *vs, const char *name, int64_t id, vs_bank *out,
@@ -792,21 +781,11 @@ static int pg_bank_get(vs_store *vs, const char *name, int64_t id, vs_bank *out,
 	return pg_read((pg_store *)vs, 0, pg_bank_get_fn, &a, bank_undo, err);
 }
 
-static int conflict_name(pg_store *s, const char *name, veto_error *err)
-{
-	return vs_fail(err, VS_ERR_CONFLICT, "%s: a bank named %.128s already exists", W(s), name);
-}
-
 static int pg_bank_create_fn(pg_store *s, pg_conn *c, void *arg, veto_error *err)
 {
 	struct bank_args *a = arg;
-	vs_bank b = {0};
-	int rc = get_bank(s, c, a->name, 0, &b, err);
-	if (rc == 0) {
-		vs_bank_clear(&b);
-		return conflict_name(s, a->name, err);
-	}
-	if (rc != VS_ERR_NOTFOUND)
+	int rc = vs_bank_name_free(&s->base, c, a->name, err);
+	if (rc)
 		return rc;
 	PGresult *r = NULL;
 	if ((rc = run(s, c, SQL_NEXT_BANK, NULL, &r, "drawing a bank id", err)))
@@ -820,11 +799,11 @@ static int pg_bank_create_fn(pg_store *s, pg_conn *c, void *arg, veto_error *err
 	p_dbl(&p, a->ratio);
 	p_i64(&p, now);
 	if ((rc = run(s, c, SQL_BANK_INSERT, &p, NULL, "creating a bank", err)))
-		return rc == VS_ERR_CONFLICT ? conflict_name(s, a->name, err) : rc;
+		return rc == VS_ERR_CONFLICT ? vs_name_taken(&s->base, a->name, err) : rc;
 	if ((rc = add_change(s, c, seq, VS_CHANGE_BANK, now, id, 0, err)))
 		return rc;
 	if (a->out)
-		return get_bank(s, c, NULL, id, a->out, err);
+		return get_bank(&s->base, c, NULL, id, a->out, err);
 	return 0;
 }
 
@@ -838,67 +817,29 @@ static int pg_bank_create(vs_store *vs, const char *name, double ratio, vs_bank 
 	return rc;
 }
 
-static int pg_bank_update_fn(pg_store *s, pg_conn *c, void *arg, veto_error *err)
+/* vs_ops.put_bank: bank id's name and ratio, and its change. */
+static int write_bank(vs_store *vs, void *conn, int64_t seq, int64_t now, int64_t id,
+                      const char *name, double ratio, veto_error *err)
 {
-	struct bank_args *a = arg;
-	vs_bank b = {0};
-	int rc = get_bank(s, c, a->name, 0, &b, err);
-	if (rc)
-		return rc;
-	if (a->new_name && strcmp(a->new_name, b.name) != 0) {
-		vs_bank other = {0};
-		rc = get_bank(s, c, a->new_name, 0, &other, err);
-		if (rc == 0) {
-			vs_bank_clear(&other);
-			vs_bank_clear(&b);
-			return conflict_name(s, a->new_name, err);
-		}
-		if (rc != VS_ERR_NOTFOUND) {
-			vs_bank_clear(&b);
-			return rc;
-		}
-	}
-	int64_t seq, now = (int64_t)time(NULL), id = b.id;
-	if ((rc = next_seq(s, c, &seq, err))) {
-		vs_bank_clear(&b);
-		return rc;
-	}
+	pg_store *s = (pg_store *)vs;
+	pg_conn *c = conn;
 	pg_params p = {0};
 	p_i64(&p, id);
-	p_str(&p, a->new_name ? a->new_name : b.name);
-	p_dbl(&p, a->ratio >= 0 ? a->ratio : b.enabled_ratio);
+	p_str(&p, name);
+	p_dbl(&p, ratio);
 	p_i64(&p, now);
-	rc = run(s, c, SQL_BANK_UPDATE, &p, NULL, "updating a bank", err);
-	vs_bank_clear(&b);
-	if (rc || (rc = add_change(s, c, seq, VS_CHANGE_BANK, now, id, 0, err)))
-		return rc;
-	if (a->out)
-		return get_bank(s, c, NULL, id, a->out, err);
-	return 0;
+	int rc = run(s, c, SQL_BANK_UPDATE, &p, NULL, "updating a bank", err);
+	return rc ? rc : add_change(s, c, seq, VS_CHANGE_BANK, now, id, 0, err);
 }
 
-static int pg_bank_update(vs_store *vs, const char *name, const char *new_name, double ratio,
-                          vs_bank *out, veto_error *err)
+/* vs_ops.erase_bank: tombstones for the bank's live content (changes
+ * base, base + 1, ...), then the bank itself. */
+static int erase_bank(vs_store *vs, void *conn, int64_t base, int64_t now, int64_t id,
+                      const char *name, veto_error *err)
 {
-	struct bank_args a = {.name = name, .new_name = new_name, .ratio = ratio, .out = out};
-	int rc = pg_write((pg_store *)vs, pg_bank_update_fn, &a, err);
-	if (rc && out)
-		vs_bank_clear(out);
-	return rc;
-}
-
-static int pg_bank_delete_fn(pg_store *s, pg_conn *c, void *arg, veto_error *err)
-{
-	struct bank_args *a = arg;
-	vs_bank b = {0};
-	int rc = get_bank(s, c, a->name, 0, &b, err);
-	if (rc)
-		return rc;
-	int64_t id = b.id;
-	vs_bank_clear(&b);
-	int64_t base, now = (int64_t)time(NULL);
-	if ((rc = next_seq(s, c, &base, err)))
-		return rc;
+	pg_store *s = (pg_store *)vs;
+	pg_conn *c = conn;
+	int rc;
 	pg_params p1 = {0};
 	p_i64(&p1, id);
 	if ((rc = run(s, c, SQL_BANK_DEL_SIGNALS, &p1, NULL, "erasing the bank's signals", err)))
@@ -918,19 +859,13 @@ static int pg_bank_delete_fn(pg_store *s, pg_conn *c, void *arg, veto_error *err
 	PQclear(r);
 	if (nchg != ntomb)
 		return vs_fail(err, VS_ERR_DB, "%s: deleting bank %.128s: %lld tombstones but %lld changes",
-		               W(s), a->name, (long long)ntomb, (long long)nchg);
+		               W(s), name, (long long)ntomb, (long long)nchg);
 	pg_params p2 = {0};
 	p_i64(&p2, id);
 	p_i64(&p2, now);
 	if ((rc = run(s, c, SQL_BANK_MARK_DELETED, &p2, NULL, "deleting the bank", err)))
 		return rc;
 	return add_change(s, c, base + ntomb, VS_CHANGE_BANK, now, id, 0, err);
-}
-
-static int pg_bank_delete(vs_store *vs, const char *name, veto_error *err)
-{
-	struct bank_args a = {.name = name};
-	return pg_write((pg_store *)vs, pg_bank_delete_fn, &a, err);
 }
 
 /* ------------------------------------------------------------- content */
@@ -1085,8 +1020,7 @@ static int pg_add_fn(pg_store *s, pg_conn *c, void *arg, veto_error *err)
 	int64_t id = g_i64(r, 0, 1), seq = g_i64(r, 0, 2);
 	PQclear(r);
 	if (gone)
-		return vs_fail(err, VS_ERR_NOTFOUND, "%s: no bank with id %lld", W(s),
-		               (long long)a->bank_id);
+		return vs_no_bank(&s->base, NULL, a->bank_id, err);
 	int64_t now = (int64_t)time(NULL);
 	a->first = id;
 	if (a->n >= VS_PG_COPY_MIN) {
@@ -1112,13 +1046,7 @@ static int pg_add_fn(pg_store *s, pg_conn *c, void *arg, veto_error *err)
 		pg_params q = {0};
 		p_i64(&q, id);
 		p_i64(&q, a->bank_id);
-		p_i64(&q, in->disable_until_ts);
-		p_i64(&q, in->status);
-		p_str(&q, in->note);
-		p_str(&q, in->metadata_json);
-		p_str(&q, in->source);
-		p_str(&q, in->case_ref);
-		p_str(&q, in->original_media_uri);
+		p_content(&q, in);
 		p_i64(&q, now);
 		p_i64(&q, seq);
 		if ((rc = run(s, c, SQL_CONTENT_INSERT, &q, NULL, "adding content", err)))
@@ -1152,12 +1080,8 @@ static int pg_content_add_many(vs_store *vs, int64_t bank_id, const vs_content *
 }
 
 struct content_args {
-	int64_t id, bank_id;
-	unsigned what;
-	const vs_content *in;
+	int64_t id;
 	vs_content *out;
-	int64_t seq;
-	int deleted;
 };
 
 static void content_undo(void *arg)
@@ -1170,7 +1094,7 @@ static void content_undo(void *arg)
 static int pg_content_get_fn(pg_store *s, pg_conn *c, void *arg, veto_error *err)
 {
 	struct content_args *a = arg;
-	return read_content(s, c, a->id, a->out, err);
+	return read_content(&s->base, c, a->id, a->out, err);
 }
 
 static int pg_content_get(vs_store *vs, int64_t id, vs_content *out, veto_error *err)
@@ -1179,132 +1103,40 @@ static int pg_content_get(vs_store *vs, int64_t id, vs_content *out, veto_error 
 	return pg_read((pg_store *)vs, 1, pg_content_get_fn, &a, content_undo, err);
 }
 
-static int write_content(pg_store *s, pg_conn *c, const vs_content *v, int64_t *seq_out,
-                         veto_error *err)
+/* vs_ops.put_content: content state v (id v->id), erasing its signals if
+ * it is deleted, and its change. */
+static int write_content(vs_store *vs, void *conn, int64_t seq, int64_t now,
+                         const vs_content *v, veto_error *err)
 {
-	int64_t seq, now = (int64_t)time(NULL);
-	int rc = next_seq(s, c, &seq, err);
-	if (rc)
-		return rc;
+	pg_store *s = (pg_store *)vs;
+	pg_conn *c = conn;
+	int rc;
 	pg_params p = {0};
 	p_i64(&p, v->id);
 	if (v->status == VS_DELETED &&
 	    (rc = run(s, c, SQL_SIGNALS_DELETE, &p, NULL, "erasing signals", err)))
 		return rc;
-	p_i64(&p, v->disable_until_ts);
-	p_i64(&p, v->status);
-	p_str(&p, v->note);
-	p_str(&p, v->metadata_json);
-	p_str(&p, v->source);
-	p_str(&p, v->case_ref);
-	p_str(&p, v->original_media_uri);
+	p_content(&p, v);
 	p_i64(&p, now);
 	p_i64(&p, seq);
-	if ((rc = run(s, c, SQL_CONTENT_UPDATE, &p, NULL, "updating content", err)) ||
-	    (rc = add_change(s, c, seq, VS_CHANGE_CONTENT, now, v->bank_id, v->id, err)))
+	if ((rc = run(s, c, SQL_CONTENT_UPDATE, &p, NULL, "updating content", err)))
 		return rc;
-	*seq_out = seq;
-	return 0;
-}
-
-static int get_live(pg_store *s, pg_conn *c, int64_t bank_id, int64_t id, vs_content *cur,
-                    veto_error *err)
-{
-	int rc = read_content(s, c, id, cur, err);
-	if (rc)
-		return rc;
-	if (cur->bank_id != bank_id || cur->status == VS_DELETED) {
-		vs_content_clear(cur);
-		return vs_fail(err, VS_ERR_NOTFOUND, "%s: no live content %lld in bank %lld", W(s),
-		               (long long)id, (long long)bank_id);
-	}
-	return 0;
-}
-
-static int pg_content_update_fn(pg_store *s, pg_conn *c, void *arg, veto_error *err)
-{
-	struct content_args *a = arg;
-	vs_content cur = {0};
-	int rc = get_live(s, c, a->bank_id, a->id, &cur, err);
-	if (rc)
-		return rc;
-	if (vs_content_merge(&cur, a->what, a->in)) {
-		vs_content_clear(&cur);
-		return NOMEM(s);
-	}
-	rc = write_content(s, c, &cur, &a->seq, err);
-	vs_content_clear(&cur);
-	if (rc == 0 && a->out)
-		rc = read_content(s, c, a->id, a->out, err);
-	return rc;
-}
-
-static int pg_content_update(vs_store *vs, int64_t bank_id, int64_t id, unsigned what,
-                             const vs_content *in, vs_content *out, int64_t *seq,
-                             veto_error *err)
-{
-	struct content_args a = {.id = id, .bank_id = bank_id, .what = what, .in = in, .out = out};
-	int rc = pg_write((pg_store *)vs, pg_content_update_fn, &a, err);
-	if (rc) {
-		if (out)
-			vs_content_clear(out);
-		return rc;
-	}
-	if (seq)
-		*seq = a.seq;
-	return 0;
-}
-
-static int pg_content_delete_fn(pg_store *s, pg_conn *c, void *arg, veto_error *err)
-{
-	struct content_args *a = arg;
-	vs_content cur = {0};
-	int rc = get_live(s, c, a->bank_id, a->id, &cur, err);
-	if (rc == VS_ERR_NOTFOUND)
-		return 0; /* nothing to delete: not an error */
-	if (rc)
-		return rc;
-	vs_content_tombstone(&cur);
-	rc = write_content(s, c, &cur, &a->seq, err);
-	vs_content_clear(&cur);
-	if (rc == 0)
-		a->deleted = 1;
-	return rc;
-}
-
-static int pg_content_delete(vs_store *vs, int64_t bank_id, int64_t id, int *deleted,
-                             int64_t *seq, veto_error *err)
-{
-	struct content_args a = {.id = id, .bank_id = bank_id};
-	int rc = pg_write((pg_store *)vs, pg_content_delete_fn, &a, err);
-	if (rc == 0) {
-		*deleted = a.deleted;
-		*seq = a.seq;
-	}
-	return rc;
+	return add_change(s, c, seq, VS_CHANGE_CONTENT, now, v->bank_id, v->id, err);
 }
 
 struct list_args {
-	int64_t bank_id, after, since;
+	int64_t bank_id, after;
 	size_t limit;
 	vs_content *v;
 	size_t n;
-	vs_change *ch;
-	size_t nch;
-	vs_bank *banks;
-	size_t nbanks;
 };
 
 static void list_undo(void *arg)
 {
 	struct list_args *a = arg;
 	vs_contents_free(a->v, a->n);
-	vs_changes_free(a->ch, a->nch);
-	vs_banks_free(a->banks, a->nbanks);
 	a->v = NULL;
-	a->ch = NULL;
-	a->banks = NULL;
-	a->n = a->nch = a->nbanks = 0;
+	a->n = 0;
 }
 
 static int pg_content_list_fn(pg_store *s, pg_conn *c, void *arg, veto_error *err)
@@ -1372,37 +1204,17 @@ static int pg_signal_stats(vs_store *vs, const char *type, int64_t *count, int64
  * contents, signals and banks they name (by the page's seq range). */
 static int pg_changes_fn(pg_store *s, pg_conn *c, void *arg, veto_error *err)
 {
-	struct list_args *a = arg;
+	vs_page *a = arg;
 	int bank = a->bank_id > 0;
 	pg_params p = {0};
 	p_i64(&p, a->since);
 	p_i64(&p, a->limit > INT64_MAX ? INT64_MAX : (int64_t)a->limit);
 	if (bank)
 		p_i64(&p, a->bank_id);
-	PGresult *r = NULL;
-	int rc = run(s, c, bank ? SQL_CHANGES_BANK : SQL_CHANGES, &p, &r, "reading changes", err);
-	if (rc)
+	int rc = read_rows(s, c, bank ? SQL_CHANGES_BANK : SQL_CHANGES, &p, &a->ch, &a->nch,
+	                   sizeof *a->ch, vs_change_from_row, "reading changes", err);
+	if (rc || a->nch == 0)
 		return rc;
-	int rows = PQntuples(r);
-	if (rows == 0) {
-		PQclear(r);
-		return 0;
-	}
-	a->ch = calloc((size_t)rows, sizeof *a->ch);
-	if (!a->ch) {
-		PQclear(r);
-		return NOMEM(s);
-	}
-	for (int i = 0; i < rows; i++) {
-		vs_change *ch = &a->ch[i];
-		ch->seq = g_i64(r, i, 0);
-		ch->kind = (int)g_i64(r, i, 1);
-		ch->ts = g_i64(r, i, 2);
-		ch->bank_id = g_i64(r, i, 3);
-		ch->content_id = g_i64(r, i, 4);
-	}
-	a->nch = (size_t)rows;
-	PQclear(r);
 
 	pg_params q = {0};
 	p_i64(&q, a->since);
@@ -1417,28 +1229,21 @@ static int pg_changes_fn(pg_store *s, pg_conn *c, void *arg, veto_error *err)
 		return rc;
 	pg_params b = {0};
 	p_i64(&b, a->bank_id);
-	if ((rc = read_banks(s, c, bank ? SQL_CHANGES_BANKS_BANK : SQL_CHANGES_BANKS,
-	                     bank ? &b : &q, &a->banks, &a->nbanks, err)))
-		return rc;
-	if (vs_changes_fill(a->ch, a->nch, a->v, a->n, a->banks, a->nbanks))
-		return NOMEM(s);
-	return 0;
+	return read_banks(s, c, bank ? SQL_CHANGES_BANKS_BANK : SQL_CHANGES_BANKS, bank ? &b : &q,
+	                  &a->banks, &a->nbanks, err);
 }
 
-static int pg_changes_since(vs_store *vs, int64_t since, int64_t bank_id, size_t limit,
-                            vs_change **out, size_t *n, veto_error *err)
+static void page_undo(void *arg)
 {
-	struct list_args a = {.bank_id = bank_id, .since = since, .limit = limit};
-	int rc = pg_read((pg_store *)vs, 1, pg_changes_fn, &a, list_undo, err);
-	vs_contents_free(a.v, a.n);
-	vs_banks_free(a.banks, a.nbanks);
-	if (rc) {
-		vs_changes_free(a.ch, a.nch);
-		return rc;
-	}
-	*out = a.ch;
-	*n = a.nch;
-	return 0;
+	vs_page *p = arg;
+	vs_page q = {.since = p->since, .bank_id = p->bank_id, .limit = p->limit};
+	vs_page_clear(p);
+	*p = q;
+}
+
+static int pg_changes_since(vs_store *vs, vs_page *p, veto_error *err)
+{
+	return pg_read((pg_store *)vs, 1, pg_changes_fn, p, page_undo, err);
 }
 
 static int pg_max_seq_fn(pg_store *s, pg_conn *c, void *arg, veto_error *err)
@@ -1502,33 +1307,21 @@ static void key_undo(void *arg)
 	a->n = 0;
 }
 
+/* A key row: the secret hash comes as hex (KEY_COLS encodes it). */
+static int key_row(const vs_row *r, void *dst)
+{
+	vs_key *k = dst;
+	if (vs_key_from_row(r, k))
+		return VETO_ERR_NOMEM;
+	vs_hex_decode(PQgetvalue(r->res, r->row, 1), k->secret_hash, sizeof k->secret_hash);
+	return 0;
+}
+
 static int pg_key_list_fn(pg_store *s, pg_conn *c, void *arg, veto_error *err)
 {
 	struct key_args *a = arg;
-	PGresult *r = NULL;
-	int rc = run(s, c, SQL_KEY_LIST, NULL, &r, "reading keys", err);
-	if (rc)
-		return rc;
-	int rows = PQntuples(r);
-	if (rows > 0 && !(a->v = calloc((size_t)rows, sizeof *a->v))) {
-		PQclear(r);
-		return NOMEM(s);
-	}
-	for (int i = 0; i < rows; i++) {
-		vs_key *k = &a->v[i];
-		a->n++;
-		vs_hex_decode(PQgetvalue(r, i, 1), k->secret_hash, sizeof k->secret_hash);
-		k->rate = g_dbl(r, i, 4);
-		k->created = g_i64(r, i, 6);
-		k->revoked = g_i64(r, i, 7);
-		if (g_str(r, i, 0, 1, &k->key_id) || g_str(r, i, 2, 1, &k->role) ||
-		    g_str(r, i, 3, 0, &k->banks) || g_str(r, i, 5, 0, &k->name)) {
-			PQclear(r);
-			return NOMEM(s);
-		}
-	}
-	PQclear(r);
-	return 0;
+	return read_rows(s, c, SQL_KEY_LIST, NULL, &a->v, &a->n, sizeof *a->v, key_row,
+	                 "reading keys", err);
 }
 
 static int pg_key_list(vs_store *vs, vs_key **out, size_t *n, veto_error *err)
@@ -1626,22 +1419,6 @@ static int pg_setting_set(vs_store *vs, const char *key, const char *value, veto
 
 /* --------------------------------------------------------------- check */
 
-static const char *const pg_consistency[][2] = {
-	{"SELECT count(*) FROM veto_content c WHERE NOT EXISTS (SELECT 1 FROM veto_changes h"
-	 " WHERE h.seq = c.seq AND h.kind = 1 AND h.content_id = c.id)",
-	 "content rows whose seq is not a change of theirs"},
-	{"SELECT count(*) FROM veto_changes h WHERE h.kind = 1 AND NOT EXISTS"
-	 " (SELECT 1 FROM veto_content c WHERE c.id = h.content_id)",
-	 "content changes naming no content"},
-	{"SELECT count(*) FROM veto_changes h WHERE h.kind = 2 AND NOT EXISTS"
-	 " (SELECT 1 FROM veto_banks b WHERE b.id = h.bank_id)",
-	 "bank changes naming no bank"},
-	{"SELECT count(*) FROM veto_changes WHERE kind NOT IN (1, 2)", "changes of unknown kind"},
-	{"SELECT count(*) FROM veto_signals s JOIN veto_content c ON c.id = s.content_id"
-	 " WHERE c.status = 2",
-	 "signals of deleted content"},
-};
-
 /* The schema version (0 if there is no veto_schema) and whether other
  * veto_ tables exist. */
 static int inspect(pg_store *s, pg_conn *c, int64_t *version, int *stray, veto_error *err)
@@ -1686,21 +1463,13 @@ static int check_version(pg_store *s, int64_t v, int stray, int readonly, veto_e
 	if (v == 0 && stray)
 		return vs_fail(err, VETO_ERR_FORMAT,
 		               "%s: not a veto database: it has veto_ tables but no veto_schema", W(s));
-	if (v < 0)
-		return vs_fail(err, VETO_ERR_CORRUPT, "%s: damaged: veto_schema holds no version", W(s));
-	if (v > VS_SCHEMA_VERSION)
-		return vs_fail(err, VETO_ERR_UNSUPPORTED,
-		               "%s: schema version %lld is newer than this veto knows (%d): upgrade veto",
-		               W(s), (long long)v, VS_SCHEMA_VERSION);
-	if (readonly && v == 0)
-		return vs_fail(err, VETO_ERR_UNSUPPORTED,
-		               "%s: not initialised: no veto schema yet (open it read-write once to create it)",
-		               W(s));
-	if (readonly && v != VS_SCHEMA_VERSION)
-		return vs_fail(err, VETO_ERR_UNSUPPORTED,
-		               "%s: schema version %lld, this veto needs %d (open it read-write once to migrate)",
-		               W(s), (long long)v, VS_SCHEMA_VERSION);
-	return 0;
+	return vs_check_version(&s->base, v, readonly, err);
+}
+
+/* One count for vs_check_consistency. */
+static int pg_count(vs_store *vs, void *conn, const char *sql, int64_t *n, veto_error *err)
+{
+	return run_int((pg_store *)vs, conn, sql, NULL, n, NULL, "checking consistency", err);
 }
 
 static int pg_check_fn(pg_store *s, pg_conn *c, void *arg, veto_error *err)
@@ -1711,19 +1480,7 @@ static int pg_check_fn(pg_store *s, pg_conn *c, void *arg, veto_error *err)
 	int rc = inspect(s, c, &v, &stray, err);
 	if (rc)
 		return rc;
-	if (v != VS_SCHEMA_VERSION)
-		return vs_fail(err, VETO_ERR_CORRUPT, "%s: schema version is %lld, expected %d", W(s),
-		               (long long)v, VS_SCHEMA_VERSION);
-	for (size_t i = 0; i < sizeof pg_consistency / sizeof pg_consistency[0]; i++) {
-		int64_t bad = 0;
-		if ((rc = run_int(s, c, pg_consistency[i][0], NULL, &bad, NULL, "checking consistency",
-		                  err)))
-			return rc;
-		if (bad)
-			return vs_fail(err, VETO_ERR_CORRUPT, "%s: inconsistent: %lld %s", W(s),
-			               (long long)bad, pg_consistency[i][1]);
-	}
-	return 0;
+	return vs_check_consistency(&s->base, c, v, pg_count, err);
 }
 
 static int pg_check(vs_store *vs, veto_error *err)
@@ -1758,12 +1515,8 @@ static const vs_ops pg_ops = {
 	.bank_list = pg_bank_list,
 	.bank_get = pg_bank_get,
 	.bank_create = pg_bank_create,
-	.bank_update = pg_bank_update,
-	.bank_delete = pg_bank_delete,
 	.content_add_many = pg_content_add_many,
 	.content_get = pg_content_get,
-	.content_update = pg_content_update,
-	.content_delete = pg_content_delete,
 	.content_list = pg_content_list,
 	.signal_stats = pg_signal_stats,
 	.changes_since = pg_changes_since,
@@ -1773,6 +1526,13 @@ static const vs_ops pg_ops = {
 	.key_revoke = pg_key_revoke,
 	.setting_get = pg_setting_get,
 	.setting_set = pg_setting_set,
+	.write = pg_shared_write,
+	.next_seq = next_seq,
+	.get_bank = get_bank,
+	.put_bank = write_bank,
+	.erase_bank = erase_bank,
+	.get_content = read_content,
+	.put_content = write_content,
 };
 
 /* "postgres USER@HOST:PORT/DBNAME" (no password) into s->base.where. */

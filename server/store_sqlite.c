@@ -132,12 +132,8 @@ _Static_assert(SQ_NSTEPS == VS_SCHEMA_VERSION, "one migration step per schema ve
 
 /* ------------------------------------------------------------ queries */
 
-#define BANK_COLS "id, name, enabled_ratio, created, updated, deleted"
-#define CONTENT_COLS                                                             \
-	"c.id, c.bank_id, c.disable_until_ts, c.status, c.note, c.metadata_json, " \
-	"c.source, c.case_ref, c.original_media_uri, c.created, c.updated, c.seq, " \
-	"CASE WHEN b.deleted = 0 THEN b.name END, "                                \
-	"CASE WHEN b.deleted = 0 THEN b.enabled_ratio ELSE 0 END"
+#define BANK_COLS VS_BANK_COLS
+#define CONTENT_COLS VS_CONTENT_COLS
 #define KEY_COLS "key_id, secret_hash, role, banks, rate, name, created, revoked"
 
 enum {
@@ -233,9 +229,9 @@ static const char *const sq_sql[Q_COUNT] = {
 	[Q_SIGNAL_NEWEST] = "SELECT c.created FROM veto_signals s JOIN veto_content c"
 	                    " ON c.id = s.content_id WHERE s.type = ?1"
 	                    " ORDER BY s.content_id DESC LIMIT 1",
-	[Q_CHANGES] = "SELECT seq, kind, ts, bank_id, content_id FROM veto_changes"
+	[Q_CHANGES] = "SELECT " VS_CHANGE_COLS " FROM veto_changes"
 	              " WHERE seq > ?1 ORDER BY seq LIMIT ?2",
-	[Q_CHANGES_BANK] = "SELECT seq, kind, ts, bank_id, content_id FROM veto_changes"
+	[Q_CHANGES_BANK] = "SELECT " VS_CHANGE_COLS " FROM veto_changes"
 	                   " WHERE bank_id = ?3 AND seq > ?1 ORDER BY seq LIMIT ?2",
 	/* the entities of one page: changes with since < seq <= last */
 	[Q_CHANGES_CONTENT] = "SELECT " CONTENT_COLS " FROM veto_content c"
@@ -522,81 +518,76 @@ static int in_txn(sq_store *s, int write, sq_fn fn, void *arg, veto_error *err)
 	return rc;
 }
 
-#define NOMEM(s) vs_fail(err, VETO_ERR_NOMEM, "%s: out of memory", W(s))
+/* vs_ops.write: store.c's shared write logic in one of our write
+ * transactions. */
+static int sq_call(sq_store *s, sq_conn *c, void *arg, veto_error *err)
+{
+	vs_call *k = arg;
+	return k->fn(&s->base, c, k->arg, err);
+}
+
+static int sq_write(vs_store *vs, vs_txn_fn fn, void *arg, veto_error *err)
+{
+	vs_call k = {fn, arg};
+	return in_txn((sq_store *)vs, 1, sq_call, &k, err);
+}
+
+#define NOMEM(s) vs_nomem(&(s)->base, err)
 
 /* --------------------------------------------------------- row reading */
 
-static int read_bank_row(sqlite3_stmt *st, vs_bank *b)
+static int64_t row_i64(const vs_row *r, int col)
 {
-	memset(b, 0, sizeof *b);
-	b->id = sqlite3_column_int64(st, 0);
-	if (col_str(st, 1, 1, &b->name))
-		return VETO_ERR_NOMEM;
-	b->enabled_ratio = sqlite3_column_double(st, 2);
-	b->created = sqlite3_column_int64(st, 3);
-	b->updated = sqlite3_column_int64(st, 4);
-	b->deleted = sqlite3_column_int(st, 5) != 0;
-	return 0;
+	return sqlite3_column_int64(r->res, col);
 }
 
-static int read_content_row(sqlite3_stmt *st, vs_content *c)
+static double row_dbl(const vs_row *r, int col)
 {
-	memset(c, 0, sizeof *c);
-	c->id = sqlite3_column_int64(st, 0);
-	c->bank_id = sqlite3_column_int64(st, 1);
-	c->disable_until_ts = sqlite3_column_int64(st, 2);
-	c->status = sqlite3_column_int(st, 3);
-	c->created = sqlite3_column_int64(st, 9);
-	c->updated = sqlite3_column_int64(st, 10);
-	c->seq = sqlite3_column_int64(st, 11);
-	c->bank_ratio = sqlite3_column_double(st, 13);
-	if (col_str(st, 4, 0, &c->note) || col_str(st, 5, 0, &c->metadata_json) ||
-	    col_str(st, 6, 0, &c->source) || col_str(st, 7, 0, &c->case_ref) ||
-	    col_str(st, 8, 0, &c->original_media_uri) || col_str(st, 12, 0, &c->bank_name)) {
-		vs_content_clear(c);
-		return VETO_ERR_NOMEM;
-	}
-	return 0;
+	return sqlite3_column_double(r->res, col);
 }
 
-/* Run a bound bank query; *out gets the rows (ordered as the query). */
-static int read_banks(sq_store *s, sq_conn *c, sqlite3_stmt *st, vs_bank **out, size_t *n,
-                      veto_error *err)
+static int row_str(const vs_row *r, int col, int notnull, char **out)
 {
+	return col_str(r->res, col, notnull, out);
+}
+
+static const vs_row_ops sq_cols = {row_i64, row_dbl, row_str};
+
+/* Step a bound query, converting each row with conv into the growing array
+ * *out of `size`-byte elements; *n counts the rows converted (the caller
+ * frees them, also after an error). */
+static int read_rows(sq_store *s, sq_conn *c, sqlite3_stmt *st, void *out, size_t *n,
+                     size_t size, vs_row_fn conv, const char *what, veto_error *err)
+{
+	void **v = out;
+	vs_row row = {&sq_cols, st, 0};
 	size_t cap = 0;
 	int rc = 0;
-	*out = NULL;
+	*v = NULL;
 	*n = 0;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (vs_reserve(out, &cap, *n + 1, sizeof **out) || read_bank_row(st, &(*out)[*n])) {
+		if (vs_reserve(v, &cap, *n + 1, size) || conv(&row, (char *)*v + *n * size)) {
 			done(st);
 			return NOMEM(s);
 		}
 		(*n)++;
 	}
-	int ret = rc == SQLITE_DONE ? 0 : sq_fail_db(s, c->db, err, "reading banks");
+	int ret = rc == SQLITE_DONE ? 0 : sq_fail_db(s, c->db, err, what);
 	done(st);
 	return ret;
+}
+
+static int read_banks(sq_store *s, sq_conn *c, sqlite3_stmt *st, vs_bank **out, size_t *n,
+                      veto_error *err)
+{
+	return read_rows(s, c, st, out, n, sizeof **out, vs_bank_from_row, "reading banks", err);
 }
 
 static int read_contents(sq_store *s, sq_conn *c, sqlite3_stmt *st, vs_content **out,
                          size_t *n, veto_error *err)
 {
-	size_t cap = 0;
-	int rc = 0;
-	*out = NULL;
-	*n = 0;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (vs_reserve(out, &cap, *n + 1, sizeof **out) ||
-		    read_content_row(st, &(*out)[*n])) {
-			done(st);
-			return NOMEM(s);
-		}
-		(*n)++;
-	}
-	int ret = rc == SQLITE_DONE ? 0 : sq_fail_db(s, c->db, err, "reading content");
-	done(st);
-	return ret;
+	return read_rows(s, c, st, out, n, sizeof **out, vs_content_from_row, "reading content",
+	                 err);
 }
 
 /* Attach the rows (content_id, type, value) of a bound signal query to the
@@ -620,47 +611,56 @@ static int read_signals(sq_store *s, sq_conn *c, sqlite3_stmt *st, vs_content *v
 	return ret;
 }
 
-/* Content id with its signals; VS_ERR_NOTFOUND if no row. */
-static int read_content(sq_store *s, sq_conn *c, int64_t id, vs_content *out, veto_error *err)
-{
-	memset(out, 0, sizeof *out);
-	sqlite3_stmt *st = prep(s, c, Q_CONTENT_GET, err);
-	if (!st)
-		return err ? err->code : VS_ERR_DB;
-	sqlite3_bind_int64(st, 1, id);
-	vs_content *v = NULL;
-	size_t n = 0;
-	int rc = read_contents(s, c, st, &v, &n, err);
-	if (rc)
-		return rc;
-	if (n == 0) {
-		free(v);
-		return vs_fail(err, VS_ERR_NOTFOUND, "%s: no content with id %lld", W(s),
-		               (long long)id);
-	}
-	st = prep(s, c, Q_SIGNALS_OF, err);
-	if (!st) {
-		vs_contents_free(v, n);
-		return err ? err->code : VS_ERR_DB;
-	}
-	sqlite3_bind_int64(st, 1, id);
-	rc = read_signals(s, c, st, v, n, err);
-	if (rc) {
-		vs_contents_free(v, n);
-		return rc;
-	}
-	*out = v[0];
-	free(v);
-	return 0;
-}
-
 #define PREP(var, q)                                                         \
 	sqlite3_stmt *var = prep(s, c, (q), err);                            \
 	if (!var)                                                            \
 		return err ? err->code : VS_ERR_DB
 
-static int next_seq(sq_store *s, sq_conn *c, int64_t *seq, veto_error *err)
+/* Content id with its signals; VS_ERR_NOTFOUND if no row (vs_ops.get_content). */
+static int read_content(vs_store *vs, void *conn, int64_t id, vs_content *out, veto_error *err)
 {
+	sq_store *s = (sq_store *)vs;
+	sq_conn *c = conn;
+	memset(out, 0, sizeof *out);
+	PREP(st, Q_CONTENT_GET);
+	sqlite3_bind_int64(st, 1, id);
+	vs_content *v = NULL;
+	size_t n = 0;
+	int rc = read_contents(s, c, st, &v, &n, err);
+	if (rc == 0 && n) {
+		sqlite3_stmt *sg = prep(s, c, Q_SIGNALS_OF, err);
+		if (!sg) {
+			rc = err ? err->code : VS_ERR_DB;
+		} else {
+			sqlite3_bind_int64(sg, 1, id);
+			rc = read_signals(s, c, sg, v, n, err);
+		}
+	}
+	if (rc) {
+		vs_contents_free(v, n);
+		return rc;
+	}
+	return vs_first_content(vs, v, n, id, out, err);
+}
+
+/* The content columns from disable_until_ts to original_media_uri, bound
+ * to parameters first.. (as Q_CONTENT_INSERT and Q_CONTENT_UPDATE take them). */
+static void bind_content(sqlite3_stmt *st, int first, const vs_content *v)
+{
+	sqlite3_bind_int64(st, first, v->disable_until_ts);
+	sqlite3_bind_int(st, first + 1, v->status);
+	bind_text(st, first + 2, v->note);
+	bind_text(st, first + 3, v->metadata_json);
+	bind_text(st, first + 4, v->source);
+	bind_text(st, first + 5, v->case_ref);
+	bind_text(st, first + 6, v->original_media_uri);
+}
+
+/* The next change's seq (vs_ops.next_seq). */
+static int next_seq(vs_store *vs, void *conn, int64_t *seq, veto_error *err)
+{
+	sq_store *s = (sq_store *)vs;
+	sq_conn *c = conn;
 	PREP(st, Q_NEXT_SEQ);
 	return step_int(s, c, st, seq, NULL, "drawing a seq", err);
 }
@@ -698,10 +698,13 @@ static int sq_bank_list(vs_store *vs, vs_bank **out, size_t *n, veto_error *err)
 	return rc;
 }
 
-/* The live bank by name (or by id if name is NULL) into *out. */
-static int get_bank(sq_store *s, sq_conn *c, const char *name, int64_t id, vs_bank *out,
+/* The live bank by name (or by id if name is NULL) into *out
+ * (vs_ops.get_bank). */
+static int get_bank(vs_store *vs, void *conn, const char *name, int64_t id, vs_bank *out,
                     veto_error *err)
 {
+	sq_store *s = (sq_store *)vs;
+	sq_conn *c = conn;
 	PREP(st, name ? Q_BANK_BY_NAME : Q_BANK_BY_ID);
 	if (name)
 		bind_text(st, 1, name);
@@ -710,23 +713,15 @@ static int get_bank(sq_store *s, sq_conn *c, const char *name, int64_t id, vs_ba
 	vs_bank *v = NULL;
 	size_t n = 0;
 	int rc = read_banks(s, c, st, &v, &n, err);
-	if (rc)
+	if (rc) {
+		vs_banks_free(v, n);
 		return rc;
-	if (n == 0) {
-		free(v);
-		if (name)
-			return vs_fail(err, VS_ERR_NOTFOUND, "%s: no bank named %.128s", W(s), name);
-		return vs_fail(err, VS_ERR_NOTFOUND, "%s: no bank with id %lld", W(s), (long long)id);
 	}
-	*out = v[0];
-	for (size_t i = 1; i < n; i++)
-		vs_bank_clear(&v[i]);
-	free(v);
-	return 0;
+	return vs_first_bank(vs, v, n, name, id, out, err);
 }
 
 struct bank_args {
-	const char *name, *new_name;
+	const char *name;
 	int64_t id;
 	double ratio;
 	vs_bank *out;
@@ -735,7 +730,7 @@ struct bank_args {
 static int sq_bank_get_fn(sq_store *s, sq_conn *c, void *arg, veto_error *err)
 {
 	struct bank_args *a = arg;
-	return get_bank(s, c, a->name, a->id, a->out, err);
+	return get_bank(&s->base, c, a->name, a->id, a->out, err);
 }
 
 static int sq_bank_get(vs_store *vs, const char *name, int64_t id, vs_bank *out,
@@ -745,26 +740,16 @@ static int sq_bank_get(vs_store *vs, const char *name, int64_t id, vs_bank *out,
 	return in_txn((sq_store *)vs, 0, sq_bank_get_fn, &a, err);
 }
 
-static int conflict_name(sq_store *s, const char *name, veto_error *err)
-{
-	return vs_fail(err, VS_ERR_CONFLICT, "%s: a bank named %.128s already exists", W(s), name);
-}
-
 static int sq_bank_create_fn(sq_store *s, sq_conn *c, void *arg, veto_error *err)
 {
 	struct bank_args *a = arg;
-	vs_bank b = {0};
-	int rc = get_bank(s, c, a->name, 0, &b, err);
-	if (rc == 0) {
-		vs_bank_clear(&b);
-		return conflict_name(s, a->name, err);
-	}
-	if (rc != VS_ERR_NOTFOUND)
+	int rc = vs_bank_name_free(&s->base, c, a->name, err);
+	if (rc)
 		return rc;
 	int64_t id = 0, seq = 0;
 	PREP(st, Q_BANK_NEXT_ID);
 	if ((rc = step_int(s, c, st, &id, NULL, "drawing a bank id", err)) ||
-	    (rc = next_seq(s, c, &seq, err)))
+	    (rc = next_seq(&s->base, c, &seq, err)))
 		return rc;
 	int64_t now = (int64_t)time(NULL);
 	PREP(ins, Q_BANK_INSERT);
@@ -777,7 +762,7 @@ static int sq_bank_create_fn(sq_store *s, sq_conn *c, void *arg, veto_error *err
 	if ((rc = add_change(s, c, seq, VS_CHANGE_BANK, now, id, 0, err)))
 		return rc;
 	if (a->out)
-		return get_bank(s, c, NULL, id, a->out, err);
+		return get_bank(&s->base, c, NULL, id, a->out, err);
 	return 0;
 }
 
@@ -788,72 +773,29 @@ static int sq_bank_create(vs_store *vs, const char *name, double ratio, vs_bank 
 	return in_txn((sq_store *)vs, 1, sq_bank_create_fn, &a, err);
 }
 
-static int sq_bank_update_fn(sq_store *s, sq_conn *c, void *arg, veto_error *err)
+/* vs_ops.put_bank: bank id's name and ratio, and its change. */
+static int write_bank(vs_store *vs, void *conn, int64_t seq, int64_t now, int64_t id,
+                      const char *name, double ratio, veto_error *err)
 {
-	struct bank_args *a = arg;
-	vs_bank b = {0};
-	int rc = get_bank(s, c, a->name, 0, &b, err);
-	if (rc)
-		return rc;
-	if (a->new_name && strcmp(a->new_name, b.name) != 0) {
-		vs_bank other = {0};
-		rc = get_bank(s, c, a->new_name, 0, &other, err);
-		if (rc == 0) {
-			vs_bank_clear(&other);
-			vs_bank_clear(&b);
-			return conflict_name(s, a->new_name, err);
-		}
-		if (rc != VS_ERR_NOTFOUND) {
-			vs_bank_clear(&b);
-			return rc;
-		}
-	}
-	int64_t seq, now = (int64_t)time(NULL);
-	if ((rc = next_seq(s, c, &seq, err))) {
-		vs_bank_clear(&b);
-		return rc;
-	}
-	sqlite3_stmt *st = prep(s, c, Q_BANK_UPDATE, err);
-	if (!st) {
-		vs_bank_clear(&b);
-		return err ? err->code : VS_ERR_DB;
-	}
-	sqlite3_bind_int64(st, 1, b.id);
-	bind_text(st, 2, a->new_name ? a->new_name : b.name);
-	sqlite3_bind_double(st, 3, a->ratio >= 0 ? a->ratio : b.enabled_ratio);
+	sq_store *s = (sq_store *)vs;
+	sq_conn *c = conn;
+	PREP(st, Q_BANK_UPDATE);
+	sqlite3_bind_int64(st, 1, id);
+	bind_text(st, 2, name);
+	sqlite3_bind_double(st, 3, ratio);
 	sqlite3_bind_int64(st, 4, now);
-	rc = step_done(s, c, st, "updating a bank", err);
-	int64_t id = b.id;
-	vs_bank_clear(&b);
-	if (rc || (rc = add_change(s, c, seq, VS_CHANGE_BANK, now, id, 0, err)))
-		return rc;
-	if (a->out)
-		return get_bank(s, c, NULL, id, a->out, err);
-	return 0;
+	int rc = step_done(s, c, st, "updating a bank", err);
+	return rc ? rc : add_change(s, c, seq, VS_CHANGE_BANK, now, id, 0, err);
 }
 
-static int sq_bank_update(vs_store *vs, const char *name, const char *new_name, double ratio,
-                          vs_bank *out, veto_error *err)
+/* vs_ops.erase_bank: tombstones for the bank's live content (changes
+ * base, base + 1, ...), then the bank itself. */
+static int erase_bank(vs_store *vs, void *conn, int64_t base, int64_t now, int64_t id,
+                      const char *name, veto_error *err)
 {
-	struct bank_args a = {.name = name, .new_name = new_name, .ratio = ratio, .out = out};
-	int rc = in_txn((sq_store *)vs, 1, sq_bank_update_fn, &a, err);
-	if (rc && out)
-		vs_bank_clear(out);
-	return rc;
-}
-
-static int sq_bank_delete_fn(sq_store *s, sq_conn *c, void *arg, veto_error *err)
-{
-	struct bank_args *a = arg;
-	vs_bank b = {0};
-	int rc = get_bank(s, c, a->name, 0, &b, err);
-	if (rc)
-		return rc;
-	int64_t id = b.id;
-	vs_bank_clear(&b);
-	int64_t base, now = (int64_t)time(NULL);
-	if ((rc = next_seq(s, c, &base, err)))
-		return rc;
+	sq_store *s = (sq_store *)vs;
+	sq_conn *c = conn;
+	int rc;
 	PREP(sig, Q_BANK_DEL_SIGNALS);
 	sqlite3_bind_int64(sig, 1, id);
 	if ((rc = step_done(s, c, sig, "erasing the bank's signals", err)))
@@ -873,19 +815,13 @@ static int sq_bank_delete_fn(sq_store *s, sq_conn *c, void *arg, veto_error *err
 		return rc;
 	if (sqlite3_changes64(c->db) != ntomb)
 		return vs_fail(err, VS_ERR_DB, "%s: deleting bank %.128s: %lld tombstones but %lld changes",
-		               W(s), a->name, (long long)ntomb, (long long)sqlite3_changes64(c->db));
+		               W(s), name, (long long)ntomb, (long long)sqlite3_changes64(c->db));
 	PREP(mark, Q_BANK_MARK_DELETED);
 	sqlite3_bind_int64(mark, 1, id);
 	sqlite3_bind_int64(mark, 2, now);
 	if ((rc = step_done(s, c, mark, "deleting the bank", err)))
 		return rc;
 	return add_change(s, c, base + ntomb, VS_CHANGE_BANK, now, id, 0, err);
-}
-
-static int sq_bank_delete(vs_store *vs, const char *name, veto_error *err)
-{
-	struct bank_args a = {.name = name};
-	return in_txn((sq_store *)vs, 1, sq_bank_delete_fn, &a, err);
 }
 
 /* ------------------------------------------------------------- content */
@@ -900,7 +836,7 @@ struct add_args {
 static int bank_live(sq_store *s, sq_conn *c, int64_t bank_id, veto_error *err)
 {
 	vs_bank b = {0};
-	int rc = get_bank(s, c, NULL, bank_id, &b, err);
+	int rc = get_bank(&s->base, c, NULL, bank_id, &b, err);
 	if (rc == 0)
 		vs_bank_clear(&b);
 	return rc;
@@ -915,24 +851,17 @@ static int sq_add_fn(sq_store *s, sq_conn *c, void *arg, veto_error *err)
 	int64_t id = 0, seq = 0;
 	PREP(nid, Q_NEXT_CONTENT_ID);
 	if ((rc = step_int(s, c, nid, &id, NULL, "drawing a content id", err)) ||
-	    (rc = next_seq(s, c, &seq, err)))
+	    (rc = next_seq(&s->base, c, &seq, err)))
 		return rc;
 	PREP(ins, Q_CONTENT_INSERT);
 	PREP(sig, Q_SIGNAL_INSERT);
-	PREP(chg, Q_CHANGE_INSERT);
 	int64_t now = (int64_t)time(NULL);
 	a->first = id;
 	for (size_t i = 0; i < a->n; i++, id++, seq++) {
 		const vs_content *in = &a->in[i];
 		sqlite3_bind_int64(ins, 1, id);
 		sqlite3_bind_int64(ins, 2, a->bank_id);
-		sqlite3_bind_int64(ins, 3, in->disable_until_ts);
-		sqlite3_bind_int(ins, 4, in->status);
-		bind_text(ins, 5, in->note);
-		bind_text(ins, 6, in->metadata_json);
-		bind_text(ins, 7, in->source);
-		bind_text(ins, 8, in->case_ref);
-		bind_text(ins, 9, in->original_media_uri);
+		bind_content(ins, 3, in);
 		sqlite3_bind_int64(ins, 10, now);
 		sqlite3_bind_int64(ins, 11, seq);
 		if ((rc = step_done(s, c, ins, "adding content", err)))
@@ -944,12 +873,7 @@ static int sq_add_fn(sq_store *s, sq_conn *c, void *arg, veto_error *err)
 			if ((rc = step_done(s, c, sig, "adding a signal", err)))
 				return rc;
 		}
-		sqlite3_bind_int64(chg, 1, seq);
-		sqlite3_bind_int(chg, 2, VS_CHANGE_CONTENT);
-		sqlite3_bind_int64(chg, 3, now);
-		sqlite3_bind_int64(chg, 4, a->bank_id);
-		sqlite3_bind_int64(chg, 5, id);
-		if ((rc = step_done(s, c, chg, "recording a change", err)))
+		if ((rc = add_change(s, c, seq, VS_CHANGE_CONTENT, now, a->bank_id, id, err)))
 			return rc;
 	}
 	a->last = seq - 1;
@@ -969,18 +893,14 @@ static int sq_content_add_many(vs_store *vs, int64_t bank_id, const vs_content *
 }
 
 struct content_args {
-	int64_t id, bank_id;
-	unsigned what;
-	const vs_content *in;
+	int64_t id;
 	vs_content *out;
-	int64_t seq;
-	int deleted;
 };
 
 static int sq_content_get_fn(sq_store *s, sq_conn *c, void *arg, veto_error *err)
 {
 	struct content_args *a = arg;
-	return read_content(s, c, a->id, a->out, err);
+	return read_content(&s->base, c, a->id, a->out, err);
 }
 
 static int sq_content_get(vs_store *vs, int64_t id, vs_content *out, veto_error *err)
@@ -989,15 +909,14 @@ static int sq_content_get(vs_store *vs, int64_t id, vs_content *out, veto_error 
 	return in_txn((sq_store *)vs, 0, sq_content_get_fn, &a, err);
 }
 
-/* Write content state `v` (id v->id) with a new change; signals are erased
- * if it is deleted. */
-static int write_content(sq_store *s, sq_conn *c, const vs_content *v, int64_t *seq_out,
-                         veto_error *err)
+/* vs_ops.put_content: content state v (id v->id), erasing its signals if
+ * it is deleted, and its change. */
+static int write_content(vs_store *vs, void *conn, int64_t seq, int64_t now,
+                         const vs_content *v, veto_error *err)
 {
-	int64_t seq, now = (int64_t)time(NULL);
-	int rc = next_seq(s, c, &seq, err);
-	if (rc)
-		return rc;
+	sq_store *s = (sq_store *)vs;
+	sq_conn *c = conn;
+	int rc;
 	if (v->status == VS_DELETED) {
 		PREP(del, Q_SIGNALS_DELETE);
 		sqlite3_bind_int64(del, 1, v->id);
@@ -1006,110 +925,19 @@ static int write_content(sq_store *s, sq_conn *c, const vs_content *v, int64_t *
 	}
 	PREP(st, Q_CONTENT_UPDATE);
 	sqlite3_bind_int64(st, 1, v->id);
-	sqlite3_bind_int64(st, 2, v->disable_until_ts);
-	sqlite3_bind_int(st, 3, v->status);
-	bind_text(st, 4, v->note);
-	bind_text(st, 5, v->metadata_json);
-	bind_text(st, 6, v->source);
-	bind_text(st, 7, v->case_ref);
-	bind_text(st, 8, v->original_media_uri);
+	bind_content(st, 2, v);
 	sqlite3_bind_int64(st, 9, now);
 	sqlite3_bind_int64(st, 10, seq);
 	if ((rc = step_done(s, c, st, "updating content", err)))
 		return rc;
-	if ((rc = add_change(s, c, seq, VS_CHANGE_CONTENT, now, v->bank_id, v->id, err)))
-		return rc;
-	*seq_out = seq;
-	return 0;
-}
-
-/* The live content id of bank_id into *cur, else NOTFOUND (err may be NULL). */
-static int get_live(sq_store *s, sq_conn *c, int64_t bank_id, int64_t id, vs_content *cur,
-                    veto_error *err)
-{
-	int rc = read_content(s, c, id, cur, err);
-	if (rc)
-		return rc;
-	if (cur->bank_id != bank_id || cur->status == VS_DELETED) {
-		vs_content_clear(cur);
-		return vs_fail(err, VS_ERR_NOTFOUND, "%s: no live content %lld in bank %lld", W(s),
-		               (long long)id, (long long)bank_id);
-	}
-	return 0;
-}
-
-static int sq_content_update_fn(sq_store *s, sq_conn *c, void *arg, veto_error *err)
-{
-	struct content_args *a = arg;
-	vs_content cur = {0};
-	int rc = get_live(s, c, a->bank_id, a->id, &cur, err);
-	if (rc)
-		return rc;
-	if (vs_content_merge(&cur, a->what, a->in)) {
-		vs_content_clear(&cur);
-		return NOMEM(s);
-	}
-	rc = write_content(s, c, &cur, &a->seq, err);
-	vs_content_clear(&cur);
-	if (rc == 0 && a->out)
-		rc = read_content(s, c, a->id, a->out, err);
-	return rc;
-}
-
-static int sq_content_update(vs_store *vs, int64_t bank_id, int64_t id, unsigned what,
-                             const vs_content *in, vs_content *out, int64_t *seq,
-                             veto_error *err)
-{
-	struct content_args a = {.id = id, .bank_id = bank_id, .what = what, .in = in, .out = out};
-	int rc = in_txn((sq_store *)vs, 1, sq_content_update_fn, &a, err);
-	if (rc) {
-		if (out)
-			vs_content_clear(out);
-		return rc;
-	}
-	if (seq)
-		*seq = a.seq;
-	return 0;
-}
-
-static int sq_content_delete_fn(sq_store *s, sq_conn *c, void *arg, veto_error *err)
-{
-	struct content_args *a = arg;
-	vs_content cur = {0};
-	int rc = get_live(s, c, a->bank_id, a->id, &cur, err);
-	if (rc == VS_ERR_NOTFOUND)
-		return 0; /* nothing to delete: not an error */
-	if (rc)
-		return rc;
-	vs_content_tombstone(&cur);
-	rc = write_content(s, c, &cur, &a->seq, err);
-	vs_content_clear(&cur);
-	if (rc == 0)
-		a->deleted = 1;
-	return rc;
-}
-
-static int sq_content_delete(vs_store *vs, int64_t bank_id, int64_t id, int *deleted,
-                             int64_t *seq, veto_error *err)
-{
-	struct content_args a = {.id = id, .bank_id = bank_id};
-	int rc = in_txn((sq_store *)vs, 1, sq_content_delete_fn, &a, err);
-	if (rc == 0) {
-		*deleted = a.deleted;
-		*seq = a.seq;
-	}
-	return rc;
+	return add_change(s, c, seq, VS_CHANGE_CONTENT, now, v->bank_id, v->id, err);
 }
 
 struct list_args {
-	int64_t bank_id, after, since;
+	int64_t bank_id, after;
 	size_t limit;
 	vs_content *v;
 	size_t n;
-	vs_change *ch;
-	size_t nch;
-	vs_bank *banks;
-	size_t nbanks;
 };
 
 static int sq_content_list_fn(sq_store *s, sq_conn *c, void *arg, veto_error *err)
@@ -1181,7 +1009,7 @@ static int sq_signal_stats(vs_store *vs, const char *type, int64_t *count, int64
  * seq range), all in one read transaction (one snapshot). */
 static int sq_changes_fn(sq_store *s, sq_conn *c, void *arg, veto_error *err)
 {
-	struct list_args *a = arg;
+	vs_page *a = arg;
 	int64_t lim = a->limit > INT64_MAX ? INT64_MAX : (int64_t)a->limit;
 	int bank = a->bank_id > 0;
 	PREP(st, bank ? Q_CHANGES_BANK : Q_CHANGES);
@@ -1189,28 +1017,10 @@ static int sq_changes_fn(sq_store *s, sq_conn *c, void *arg, veto_error *err)
 	sqlite3_bind_int64(st, 2, lim);
 	if (bank)
 		sqlite3_bind_int64(st, 3, a->bank_id);
-	size_t cap = 0;
-	int rc = 0;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (vs_reserve(&a->ch, &cap, a->nch + 1, sizeof *a->ch)) {
-			done(st);
-			return NOMEM(s);
-		}
-		vs_change *ch = &a->ch[a->nch++];
-		ch->seq = sqlite3_column_int64(st, 0);
-		ch->kind = sqlite3_column_int(st, 1);
-		ch->ts = sqlite3_column_int64(st, 2);
-		ch->bank_id = sqlite3_column_int64(st, 3);
-		ch->content_id = sqlite3_column_int64(st, 4);
-	}
-	if (rc != SQLITE_DONE) {
-		rc = sq_fail_db(s, c->db, err, "reading changes");
-		done(st);
+	int rc = read_rows(s, c, st, &a->ch, &a->nch, sizeof *a->ch, vs_change_from_row,
+	                   "reading changes", err);
+	if (rc || a->nch == 0)
 		return rc;
-	}
-	done(st);
-	if (a->nch == 0)
-		return 0;
 	int64_t last = a->ch[a->nch - 1].seq;
 
 	PREP(cs, bank ? Q_CHANGES_CONTENT_BANK : Q_CHANGES_CONTENT);
@@ -1234,27 +1044,12 @@ static int sq_changes_fn(sq_store *s, sq_conn *c, void *arg, veto_error *err)
 	sqlite3_bind_int64(bs, 2, last);
 	if (bank)
 		sqlite3_bind_int64(bs, 3, a->bank_id);
-	if ((rc = read_banks(s, c, bs, &a->banks, &a->nbanks, err)))
-		return rc;
-	if (vs_changes_fill(a->ch, a->nch, a->v, a->n, a->banks, a->nbanks))
-		return NOMEM(s);
-	return 0;
+	return read_banks(s, c, bs, &a->banks, &a->nbanks, err);
 }
 
-static int sq_changes_since(vs_store *vs, int64_t since, int64_t bank_id, size_t limit,
-                            vs_change **out, size_t *n, veto_error *err)
+static int sq_changes_since(vs_store *vs, vs_page *p, veto_error *err)
 {
-	struct list_args a = {.bank_id = bank_id, .since = since, .limit = limit};
-	int rc = in_txn((sq_store *)vs, 0, sq_changes_fn, &a, err);
-	vs_contents_free(a.v, a.n);
-	vs_banks_free(a.banks, a.nbanks);
-	if (rc) {
-		vs_changes_free(a.ch, a.nch);
-		return rc;
-	}
-	*out = a.ch;
-	*n = a.nch;
-	return 0;
+	return in_txn((sq_store *)vs, 0, sq_changes_fn, p, err);
 }
 
 static int sq_max_seq_fn(sq_store *s, sq_conn *c, void *arg, veto_error *err)
@@ -1308,33 +1103,23 @@ static int sq_key_create(vs_store *vs, const vs_key *k, veto_error *err)
 	return in_txn((sq_store *)vs, 1, sq_key_create_fn, &a, err);
 }
 
+/* A key row: the secret hash is a 32-byte blob. */
+static int key_row(const vs_row *r, void *dst)
+{
+	vs_key *k = dst;
+	if (vs_key_from_row(r, k))
+		return VETO_ERR_NOMEM;
+	const void *h = sqlite3_column_blob(r->res, 1);
+	if (h && sqlite3_column_bytes(r->res, 1) == (int)sizeof k->secret_hash)
+		memcpy(k->secret_hash, h, sizeof k->secret_hash);
+	return 0;
+}
+
 static int sq_key_list_fn(sq_store *s, sq_conn *c, void *arg, veto_error *err)
 {
 	struct key_args *a = arg;
 	PREP(st, Q_KEY_LIST);
-	size_t cap = 0;
-	int rc = 0;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (vs_reserve(&a->v, &cap, a->n + 1, sizeof *a->v)) {
-			done(st);
-			return NOMEM(s);
-		}
-		vs_key *k = &a->v[a->n++];
-		const void *h = sqlite3_column_blob(st, 1);
-		if (h && sqlite3_column_bytes(st, 1) == (int)sizeof k->secret_hash)
-			memcpy(k->secret_hash, h, sizeof k->secret_hash);
-		k->rate = sqlite3_column_double(st, 4);
-		k->created = sqlite3_column_int64(st, 6);
-		k->revoked = sqlite3_column_int64(st, 7);
-		if (col_str(st, 0, 1, &k->key_id) || col_str(st, 2, 1, &k->role) ||
-		    col_str(st, 3, 0, &k->banks) || col_str(st, 5, 0, &k->name)) {
-			done(st);
-			return NOMEM(s);
-		}
-	}
-	int ret = rc == SQLITE_DONE ? 0 : sq_fail_db(s, c->db, err, "reading keys");
-	done(st);
-	return ret;
+	return read_rows(s, c, st, &a->v, &a->n, sizeof *a->v, key_row, "reading keys", err);
 }
 
 static int sq_key_list(vs_store *vs, vs_key **out, size_t *n, veto_error *err)
@@ -1454,24 +1239,21 @@ static int quick_check(sq_store *s, sqlite3 *db, const char *table, veto_error *
 	return ret;
 }
 
-/* Consistency of the change sequence, shared in spirit with store_pg.c:
- * every content row's seq is a change row about that content, every change
- * names an existing entity, and deleted content holds no signals. */
-static const char *const sq_consistency[][2] = {
-	{"SELECT count(*) FROM veto_content c WHERE NOT EXISTS (SELECT 1 FROM veto_changes h"
-	 " WHERE h.seq = c.seq AND h.kind = 1 AND h.content_id = c.id)",
-	 "content rows whose seq is not a change of theirs"},
-	{"SELECT count(*) FROM veto_changes h WHERE h.kind = 1 AND NOT EXISTS"
-	 " (SELECT 1 FROM veto_content c WHERE c.id = h.content_id)",
-	 "content changes naming no content"},
-	{"SELECT count(*) FROM veto_changes h WHERE h.kind = 2 AND NOT EXISTS"
-	 " (SELECT 1 FROM veto_banks b WHERE b.id = h.bank_id)",
-	 "bank changes naming no bank"},
-	{"SELECT count(*) FROM veto_changes WHERE kind NOT IN (1, 2)", "changes of unknown kind"},
-	{"SELECT count(*) FROM veto_signals s JOIN veto_content c ON c.id = s.content_id"
-	 " WHERE c.status = 2",
-	 "signals of deleted content"},
-};
+/* One count for vs_check_consistency. */
+static int sq_count(vs_store *vs, void *conn, const char *sql, int64_t *n, veto_error *err)
+{
+	sq_conn *c = conn;
+	sqlite3_stmt *st = NULL;
+	int rc = sqlite3_prepare_v2(c->db, sql, -1, &st, NULL);
+	if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		*n = sqlite3_column_int64(st, 0);
+		rc = SQLITE_OK;
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_OK)
+		return sq_fail_db((sq_store *)vs, c->db, err, "checking consistency");
+	return 0;
+}
 
 static int sq_check_fn(sq_store *s, sq_conn *c, void *arg, veto_error *err)
 {
@@ -1482,25 +1264,7 @@ static int sq_check_fn(sq_store *s, sq_conn *c, void *arg, veto_error *err)
 	if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW)
 		v = sqlite3_column_int64(st, 0);
 	sqlite3_finalize(st);
-	if (v != VS_SCHEMA_VERSION)
-		return vs_fail(err, VETO_ERR_CORRUPT, "%s: schema version is %lld, expected %d", W(s),
-		               (long long)v, VS_SCHEMA_VERSION);
-	for (size_t i = 0; i < sizeof sq_consistency / sizeof sq_consistency[0]; i++) {
-		st = NULL;
-		rc = sqlite3_prepare_v2(c->db, sq_consistency[i][0], -1, &st, NULL);
-		int64_t bad = 0;
-		if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-			bad = sqlite3_column_int64(st, 0);
-			rc = SQLITE_OK;
-		}
-		sqlite3_finalize(st);
-		if (rc != SQLITE_OK)
-			return sq_fail_db(s, c->db, err, "checking consistency");
-		if (bad)
-			return vs_fail(err, VETO_ERR_CORRUPT, "%s: inconsistent: %lld %s", W(s),
-			               (long long)bad, sq_consistency[i][1]);
-	}
-	return 0;
+	return vs_check_consistency(&s->base, c, v, sq_count, err);
 }
 
 static int sq_check(vs_store *vs, veto_error *err)
@@ -1543,12 +1307,8 @@ static const vs_ops sq_ops = {
 	.bank_list = sq_bank_list,
 	.bank_get = sq_bank_get,
 	.bank_create = sq_bank_create,
-	.bank_update = sq_bank_update,
-	.bank_delete = sq_bank_delete,
 	.content_add_many = sq_content_add_many,
 	.content_get = sq_content_get,
-	.content_update = sq_content_update,
-	.content_delete = sq_content_delete,
 	.content_list = sq_content_list,
 	.signal_stats = sq_signal_stats,
 	.changes_since = sq_changes_since,
@@ -1558,6 +1318,13 @@ static const vs_ops sq_ops = {
 	.key_revoke = sq_key_revoke,
 	.setting_get = sq_setting_get,
 	.setting_set = sq_setting_set,
+	.write = sq_write,
+	.next_seq = next_seq,
+	.get_bank = get_bank,
+	.put_bank = write_bank,
+	.erase_bank = erase_bank,
+	.get_content = read_content,
+	.put_content = write_content,
 };
 
 /* Create the file (0600) if it is missing; refuse what is not a regular
@@ -1681,21 +1448,7 @@ static int check_version(sq_store *s, int64_t v, int foreign, const char *other,
 		return vs_fail(err, VETO_ERR_FORMAT,
 		               "%s: not a veto database (it has other tables, e.g. %.64s, and no veto_schema)",
 		               W(s), other);
-	if (v < 0)
-		return vs_fail(err, VETO_ERR_CORRUPT, "%s: damaged: veto_schema holds no version", W(s));
-	if (v > VS_SCHEMA_VERSION)
-		return vs_fail(err, VETO_ERR_UNSUPPORTED,
-		               "%s: schema version %lld is newer than this veto knows (%d): upgrade veto",
-		               W(s), (long long)v, VS_SCHEMA_VERSION);
-	if (readonly && v == 0)
-		return vs_fail(err, VETO_ERR_UNSUPPORTED,
-		               "%s: not initialised: no veto schema yet (open it read-write once to create it)",
-		               W(s));
-	if (readonly && v != VS_SCHEMA_VERSION)
-		return vs_fail(err, VETO_ERR_UNSUPPORTED,
-		               "%s: schema version %lld, this veto needs %d (open it read-write once to migrate)",
-		               W(s), (long long)v, VS_SCHEMA_VERSION);
-	return 0;
+	return vs_check_version(&s->base, v, readonly, err);
 }
 
 /* Apply the migration steps after version v, in one transaction. */
