@@ -7,7 +7,9 @@
 # decoders handle (so each decoder starts from valid files it would
 # otherwise take the fuzzer hours to find), EXIF blocks cut out of the
 # shared phone photos, and PDQ planes. fuzz_image's seeds carry its option
-# byte in front (see fuzz/fuzz_image.c). Rebuilt from scratch on each run.
+# byte in front (see fuzz/fuzz_image.c); fuzz_multipart and fuzz_api get
+# multipart bodies and requests for every veto serve route (section 9).
+# Rebuilt from scratch on each run.
 set -euo pipefail
 
 OUT=${1:?usage: fuzz-corpus.sh OUTDIR [TESTDATA]}
@@ -20,7 +22,7 @@ CONVERT=/usr/bin/convert
 SRC=$PDQ/bridge-mods/aaa-orig.jpg
 
 rm -rf "$OUT"
-for t in image jpeg png webp gif tiff bmp pnm heif pdq exif index video tmk; do
+for t in image jpeg png webp gif tiff bmp pnm heif pdq exif index video tmk multipart api; do
 	mkdir -p "$OUT/$t"
 done
 GEN=$(mktemp -d "${TMPDIR:-/tmp}/veto-corpus-XXXXXX")
@@ -176,6 +178,184 @@ fi
 for n in chair-19-sd-bar doorknob-hd-no-bar; do
 	if [ -f "$TD/video/expected-tmk/$n.tmk" ]; then cp "$TD/video/expected-tmk/$n.tmk" "$OUT/tmk/"; fi
 done
+
+# 9. fuzz_multipart ("Content-Type line\nbody") and fuzz_api (requests in
+#    the form fuzz/fuzz_api.c decodes) for every veto serve route, with the
+#    small generated JPEG and MP4 above as uploads
+python3 - "$OUT" <<'PY'
+import glob, os, sys
+out = sys.argv[1]
+
+def first(pattern):
+    files = sorted(glob.glob(os.path.join(out, pattern)))
+    return open(files[0], "rb").read() if files else b"\xff\xd8\xff\xe0 not a jpeg"
+
+jpeg = first("jpeg/gen-base.jpg")
+mp4 = first("video/h264.mp4")
+
+def mp(parts, boundary=b"fuzzb", preamble=b"", epilogue=b""):
+    b = preamble
+    for name, filename, ctype, data in parts:
+        b += b"--" + boundary + b"\r\nContent-Disposition: form-data; name=\"" + name + b"\""
+        if filename is not None:
+            b += b"; filename=\"" + filename + b"\""
+        b += b"\r\n"
+        if ctype:
+            b += b"Content-Type: " + ctype + b"\r\n"
+        b += b"\r\n" + data + b"\r\n"
+    return b + b"--" + boundary + b"--\r\n" + epilogue
+
+def put(target, name, data):
+    with open(os.path.join(out, target, name), "wb") as f:
+        f.write(data)
+
+# fuzz_multipart
+CT = b"multipart/form-data; boundary=fuzzb"
+put("multipart", "text", CT + b"\n" + mp([(b"note", None, None, b"hello")]))
+put("multipart", "file", CT + b"\n" + mp([(b"photo", b"a.jpg", b"image/jpeg", jpeg[:600]),
+                                          (b"metadata", None, b"application/json",
+                                           b'{"content_id":"c1"}'), (b"note", None, None, b"n")]))
+put("multipart", "quoted", b'multipart/form-data; charset=utf-8; boundary="q (x) +_,-./:=?"\n' +
+    mp([(b"a", None, None, b"1"), (b"b", b"x\\\"y.bin", None, b"\r\n--not-it\r\n")],
+       boundary=b"q (x) +_,-./:=?"))
+put("multipart", "pre-epilogue", CT + b"\n" +
+    mp([(b"a", None, None, b"")], preamble=b"preamble\r\n", epilogue=b"trailing junk"))
+put("multipart", "padding", CT + b"\n--fuzzb \t\r\nCONTENT-DISPOSITION: form-data; name=x\r\n"
+    b"X-Other: y\r\ncontent-type: text/plain\r\n\r\nv\r\n--fuzzb--")
+put("multipart", "many", CT + b"\n" + mp([(b"f%d" % i, None, None, b"%d" % i) for i in range(17)]))
+put("multipart", "truncated", CT + b"\n" + mp([(b"photo", b"a.jpg", None, b"abc")])[:-12])
+put("multipart", "no-ctype", b"--fuzzb--")
+
+# fuzz_api: method, flags, path NUL, query NUL, [auth NUL], [ctype NUL], body
+M = {"GET": 0, "POST": 1, "PUT": 2, "DELETE": 3, "PATCH": 4, "HEAD": 5}
+ADMIN, WRONG, CURATOR, HASHER, MATCHER, REVOKED, RAW = 1, 2, 3, 4, 5, 6, 7
+NOCT, JSON, MULTI = 0, 1, 2
+PDQ = ["a4c123b1612dd272d1371c17149d439536b3216fdaeeb975729fae923d5a4fd1",
+       "2aabfe228f219e9cb0eb53f16947ccf25ec84d8dbc74254770f58904dba41ecc"]
+NEAR = "a4c123b1612dd272d1371c17149d439536b3216fdaeeb975729fae923d5a4fd0"
+MD5 = "d6ba2b0aee0ca923732881584d8c4fa2"
+VPDQ = '["%s,100,0.000","%s,90,1.000"]' % (PDQ[0], PDQ[1])
+n = 0
+
+def req(method, path, query="", body=b"", auth=ADMIN, ctype=NOCT, raw_auth=None,
+        raw_ctype=None, not_ready=False):
+    global n
+    flags = auth | (ctype << 3) | (32 if not_ready else 0)
+    b = bytes([M[method], flags]) + path.encode() + b"\0" + query.encode() + b"\0"
+    if auth == RAW:
+        b += raw_auth.encode() + b"\0"
+    if ctype == 3:
+        b += raw_ctype.encode() + b"\0"
+    b += body if isinstance(body, bytes) else body.encode()
+    n += 1
+    put("api", "%03d-%s%s" % (n, method, path.replace("/", "_")), b)
+
+photo = mp([(b"photo", b"a.jpg", b"image/jpeg", jpeg)])
+req("GET", "/status", auth=0)
+req("GET", "/status/live", auth=0)
+req("GET", "/status", auth=0, not_ready=True)
+req("GET", "/metrics")
+req("GET", "/metrics", auth=HASHER)
+req("GET", "/h/hash", "url=http://example.com/a.jpg&content_type=photo")
+req("POST", "/h/hash", body=photo, ctype=MULTI)
+req("POST", "/h/hash", "types=video_md5,vpdq", mp([(b"video", b"v.mp4", b"video/mp4", mp4)]),
+    ctype=MULTI)
+req("GET", "/m/raw_lookup", "signal_type=pdq&signal=" + NEAR)
+req("GET", "/m/raw_lookup", "signal_type=pdq&signal=%s&include_distance=true&banks=FUZZ"
+    % PDQ[1], auth=MATCHER)
+req("GET", "/m/raw_lookup", "signal_type=pdq&signal=" + PDQ[0], auth=CURATOR)
+req("GET", "/m/raw_lookup", "signal_type=pdq&signal=" + PDQ[0], not_ready=True)
+req("GET", "/m/lookup", "signal_type=pdq&signal=%s&bypass_coinflip=true&seed=abc" % PDQ[0])
+req("GET", "/m/lookup", "signal_type=video_md5&signal=" + MD5.upper())
+req("GET", "/m/lookup", "signal_type=vpdq&signal=" + VPDQ)
+req("GET", "/m/lookup", "url=http://example.com/x.jpg&content_type=photo")
+req("POST", "/m/lookup", "bypass_coinflip=true&banks=FUZZ,OTHER", photo, ctype=MULTI)
+req("POST", "/m/compare", body='{"pdq":["%s","%s"],"video_md5":["%s","%s"]}'
+    % (PDQ[0], NEAR, MD5, MD5), ctype=JSON)
+req("POST", "/m/compare", body='{"vpdq":[%s,%s]}' % ((VPDQ.replace('"', '\\"').join('""'),) * 2),
+    ctype=JSON)
+req("GET", "/m/index/status", "signal_type=pdq")
+req("GET", "/c/banks")
+req("GET", "/c/banks", auth=CURATOR)
+req("POST", "/c/banks", body='{"name":"NEW_BANK","enabled_ratio":0.5}', ctype=JSON)
+req("POST", "/c/banks", body='{"name":"FUZZ"}', ctype=JSON)
+req("GET", "/c/bank/FUZZ")
+req("PUT", "/c/bank/FUZZ", body='{"enabled":true,"enabled_ratio":0.75}', ctype=JSON)
+req("PUT", "/c/bank/SPARE", body='{"name":"RENAMED","enabled":false}', ctype=JSON)
+req("DELETE", "/c/bank/SPARE")
+req("POST", "/c/bank/FUZZ/signal", body='{"pdq":"%s","video_md5":"%s","note":"n"}'
+    % (NEAR, MD5), ctype=JSON)
+req("POST", "/c/bank/FUZZ/signal", body='{"vpdq":%s,"tmk":"AAAA"}'
+    % VPDQ.replace('"', '\\"').join('""'), ctype=JSON)
+req("POST", "/c/bank/FUZZ/content", body=mp([
+    (b"photo", b"a.jpg", b"image/jpeg", jpeg),
+    (b"metadata", None, b"application/json",
+     b'{"content_id":"c1","content_uri":"https://x/y","json":{"k":1},"collab":3}'),
+    (b"note", None, None, b"a note")]), ctype=MULTI)
+req("POST", "/c/bank/FUZZ/content", "url=http://example.com/a.jpg",
+    '{"metadata":{"content_id":"c2"},"note":"n"}', ctype=JSON)
+req("GET", "/c/bank/FUZZ/content/1", "include_signals=true&include_metadata=false")
+req("PUT", "/c/bank/FUZZ/content/2", body='{"disable_until_ts":0,"note":"disabled"}',
+    ctype=JSON)
+req("PUT", "/c/bank/FUZZ/content/3", body='{"disable_until_ts":"1"}', ctype=JSON)
+req("DELETE", "/c/bank/FUZZ/content/4")
+req("GET", "/c/signal_type", auth=HASHER)
+req("GET", "/c/signal_type/index", "signal_type=pdq")
+req("PUT", "/c/signal_type/pdq", body='{"enabled_ratio":"0.5"}', ctype=JSON)
+req("GET", "/c/content_type")
+# /v1 (server/api_v1.c): veto's own routes
+ENTRY = ('{"signals":{"pdq":"%s","video_md5":"%s"},"source":"fuzz","case_ref":"c1",'
+         '"note":"n","metadata":{"a":[1]},"status":"active","disable_until_ts":1,'
+         '"original_media_uri":"https://x/y"}' % (NEAR, MD5))
+req("GET", "/v1/banks")
+req("POST", "/v1/banks/FUZZ/entries", body=ENTRY, ctype=JSON)
+req("POST", "/v1/banks/FUZZ/entries", body='{"entries":[%s,{"signals":{"vpdq":%s},'
+    '"status":"withdrawn"}]}' % (ENTRY, VPDQ.replace('"', '\\"').join('""')), ctype=JSON)
+req("GET", "/v1/banks/FUZZ/entries", "after=1&limit=3")
+req("GET", "/v1/banks/FUZZ/entries/1")
+req("PATCH", "/v1/banks/FUZZ/entries/2", body='{"status":"withdrawn","note":"x",'
+    '"source":"s","case_ref":"r","disable_until_ts":0,"metadata":{"k":"v"}}', ctype=JSON)
+req("DELETE", "/v1/banks/FUZZ/entries/3")
+req("GET", "/v1/banks/FUZZ/changes", "since=0&limit=10")
+req("POST", "/v1/banks/FUZZ/import", "format=pdq&source=list&min_quality=60",
+    "# a comment\n%s,100,one.jpg\n\n%s,40,two.jpg\n%s\n" % (PDQ[0], PDQ[1], NEAR))
+req("POST", "/v1/banks/FUZZ/import", "format=vpdq",
+    "0,100,%s,0.000\n1,90,%s,1.000\n" % (PDQ[0], PDQ[1]))
+req("POST", "/v1/banks/FUZZ/import", "format=json", '{"entries":[%s]}' % ENTRY, ctype=JSON)
+req("POST", "/v1/banks/FUZZ/import", "format=threatexchange&case_ref=te",
+    '{"data":[{"indicator":"%s","type":"HASH_PDQ","id":"1","tags":["a"]},'
+    '{"indicator":"%s","type":"HASH_MD5","id":"2","tags":{"data":[{"text":"media_type_video"}]}},'
+    '{"indicator":"%s","type":"HASH_PDQ","id":"3","should_delete":true}]}'
+    % (PDQ[1].upper(), MD5, NEAR), ctype=JSON)
+req("POST", "/v1/banks/FUZZ/import", "format=stopncii",
+    '{"hashes":[{"hashValue":"%s","signalType":"PDQ","caseNumber":"c","hashId":"h1"},'
+    '{"hashValue":"%s","signalType":"MD5","caseNumber":"c","hashId":"h2"}],"checkpoint":1}'
+    % (PDQ[0], MD5), ctype=JSON)
+req("POST", "/v1/banks/FUZZ/import", "format=stopncii",
+    '{"hashRecords":[{"signalType":"ImagePDQ","hashValue":"%s","hashStatus":"Active",'
+    '"caseNumbers":{"x":"1"}},{"signalType":"VideoMD5","hashValue":"%s","hashStatus":'
+    '"Withdrawn"}]}' % (PDQ[1], MD5), ctype=JSON)
+req("POST", "/v1/banks/FUZZ/import", "format=pdq",
+    mp([(b"file", b"hashes.txt", b"text/plain", ("%s\n" % PDQ[0]).encode())]), ctype=MULTI)
+for fmt in ("pdq", "json", "threatexchange", "stopncii"):
+    req("GET", "/v1/banks/FUZZ/export", "format=" + fmt)
+req("POST", "/v1/lookup", body='{"signals":[{"signal_type":"pdq","signal":"%s"},'
+    '{"signal_type":"video_md5","signal":"%s"}],"banks":["FUZZ","OTHER"],'
+    '"include_disabled":true}' % (NEAR, MD5), ctype=JSON)
+req("POST", "/v1/lookup", body='{"signals":[{"signal_type":"pdq","signal":"%s"}]}' % PDQ[0],
+    ctype=JSON, auth=MATCHER)
+# authentication and transport variations
+req("GET", "/c/banks", auth=WRONG)
+req("GET", "/c/banks", auth=REVOKED)
+req("GET", "/c/banks", auth=0)
+req("GET", "/c/banks", auth=RAW, raw_auth="Bearer veto_fzadmin")
+req("DELETE", "/c/bank/FUZZ", auth=HASHER)
+req("HEAD", "/c/banks")
+req("PATCH", "/c/banks")
+req("GET", "/no/such/route")
+req("POST", "/h/hash", body=b"--x\r\n", ctype=3, raw_ctype='multipart/form-data; boundary="x"')
+req("GET", "/m/lookup", "&".join("a%d=%d" % (i, i) for i in range(70)))
+PY
 
 for t in "$OUT"/*/; do
 	printf 'fuzz-corpus.sh: %-6s %3d seeds\n' "$(basename "$t")" "$(find "$t" -type f | wc -l)"

@@ -151,13 +151,18 @@ void va_server_set_ready(va_server *s, int ready) { atomic_store(&s->ready, read
 
 int va_server_sync(va_server *s, size_t *applied, veto_error *err)
 {
+	return va_server_sync_page(s, 10000, applied, err);
+}
+
+int va_server_sync_page(va_server *s, size_t page, size_t *applied, veto_error *err)
+{
 	size_t total = 0;
 	int rc = 0;
 	pthread_mutex_lock(&s->sync_lock);
 	for (;;) {
 		vs_change *ch = NULL;
 		size_t n = 0;
-		rc = vs_changes_since(s->store, vm_seq(s->m), 0, 10000, &ch, &n, err);
+		rc = vs_changes_since(s->store, vm_seq(s->m), 0, page, &ch, &n, err);
 		if (rc)
 			break;
 		if (n)
@@ -166,7 +171,7 @@ int va_server_sync(va_server *s, size_t *applied, veto_error *err)
 		if (rc)
 			break;
 		total += n;
-		if (n < 10000)
+		if (n < page)
 			break;
 	}
 	pthread_mutex_unlock(&s->sync_lock);

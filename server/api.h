@@ -122,6 +122,9 @@ vm_matcher *va_server_matcher(va_server *s);
  * change is visible to the very next lookup. *applied (may be NULL) gets
  * how many changes were applied. */
 int va_server_sync(va_server *s, size_t *applied, veto_error *err);
+/** The same with pages of `page` changes (the initial catch-up uses large
+ * pages: fewer, bigger batches for the index). */
+int va_server_sync_page(va_server *s, size_t page, size_t *applied, veto_error *err);
 int va_server_refresh_keys(va_server *s, veto_error *err);
 /** Mark the index as ready (initial catch-up done) / record a sync time. */
 void va_server_set_ready(va_server *s, int ready);

@@ -435,14 +435,18 @@ static int h_bank_content_add(va_ctx *c)
 			if (p->is_file)
 				continue;
 			if (!strcmp(p->name, "metadata")) {
+				json_decref(meta_in); /* a repeated field: the last one counts */
 				meta_in = json_loadb((const char *)p->data, p->len, 0, NULL);
 				if (!meta_in) {
+					json_decref(note_in);
 					vs_bank_clear(&b);
 					return va_error(c, 400, "metadata form field must be valid JSON");
 				}
 			} else if (!strcmp(p->name, "note")) {
+				json_decref(note_in);
 				note_in = json_stringn((const char *)p->data, p->len);
 				if (!note_in) {
+					json_decref(meta_in);
 					vs_bank_clear(&b);
 					return va_error(c, 400, "note must be UTF-8 text");
 				}

@@ -364,7 +364,7 @@ int vh_start(vh_daemon **out, va_server *s, const vserve_options *o, int *port,
 		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 		MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_LIMIT, o->conn_limit,
 		MHD_OPTION_PER_IP_CONNECTION_LIMIT, o->per_ip_limit, MHD_OPTION_CONNECTION_TIMEOUT,
-		o->idle_timeout, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)65536,
+		o->idle_timeout, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32768,
 		MHD_OPTION_NOTIFY_COMPLETED, completed_cb, d, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u, MHD_OPTION_END);
 	if (!d->mhd) {
 		free(d);

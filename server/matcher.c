@@ -915,6 +915,14 @@ static void maybe_merge(vm_matcher *m)
 	pthread_mutex_unlock(&m->mt_mu);
 }
 
+int vm_merge(vm_matcher *m, veto_error *err)
+{
+	int rc = veto_index_merge(m->pdq, err);
+	if (rc == VETO_OK)
+		rc = veto_index_merge(m->vpdq, err);
+	return rc;
+}
+
 static int index_is_empty(veto_index *x)
 {
 	veto_index_stats st;

@@ -49,6 +49,11 @@ void vm_free(vm_matcher *m);
  * vm_stats' bad_signals) rather than stopping the follower. */
 int vm_apply(vm_matcher *m, const vs_change *ch, size_t n, veto_error *err);
 int64_t vm_seq(vm_matcher *m);          /* last applied seq, 0 at start */
+
+/** Fold every index's pending delta and tombstones into its base now, on
+ * the calling thread (searches go on meanwhile). serve.c calls it after the
+ * initial catch-up, so the first lookups run at full speed. */
+int vm_merge(vm_matcher *m, veto_error *err);
 int64_t vm_seq_ts(vm_matcher *m);       /* that change's ts (0 if none) */
 
 typedef struct vm_bank_info {
