@@ -750,58 +750,86 @@ void va_metrics_observe(va_server *s, const va_response *r, double seconds)
 	atomic_fetch_add(&s->lat_sum_us, (unsigned long long)(seconds * 1e6));
 }
 
-static void appendf(char **buf, size_t *len, size_t *cap, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-static void appendf(char **buf, size_t *len, size_t *cap, const char *fmt, ...)
+void va_buf_put(va_buf *b, const char *s, size_t n)
 {
-	va_list ap;
-	for (;;) {
-		va_start(ap, fmt);
-		int n = vsnprintf(*buf ? *buf + *len : NULL, *buf ? *cap - *len : 0, fmt, ap);
-		va_end(ap);
-		if (n < 0)
-			return;
-		if (*buf && *len + (size_t)n < *cap) {
-			*len += (size_t)n;
+	if (b->nomem)
+		return;
+	if (b->n + n + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap : 4096;
+		while (cap < b->n + n + 1) {
+			if (cap > SIZE_MAX / 2) {
+				b->nomem = 1;
+				return;
+			}
+			cap *= 2;
+		}
+		char *p = realloc(b->p, cap);
+		if (!p) {
+			b->nomem = 1;
 			return;
 		}
-		size_t nc = (*cap ? *cap * 2 : 4096) + (size_t)n;
-		char *t = realloc(*buf, nc);
-		if (!t)
+		b->p = p;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->n, s, n);
+	b->n += n;
+	b->p[b->n] = '\0';
+}
+
+void va_buf_str(va_buf *b, const char *s) { va_buf_put(b, s, strlen(s)); }
+
+void va_buf_printf(va_buf *b, const char *fmt, ...)
+{
+	char tmp[512];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+	va_end(ap);
+	if (n < 0) {
+		b->nomem = 1;
+	} else if ((size_t)n < sizeof tmp) {
+		va_buf_put(b, tmp, (size_t)n);
+	} else {
+		char *big = malloc((size_t)n + 1);
+		if (!big) {
+			b->nomem = 1;
 			return;
-		*buf = t;
-		*cap = nc;
+		}
+		va_start(ap, fmt);
+		vsnprintf(big, (size_t)n + 1, fmt, ap);
+		va_end(ap);
+		va_buf_put(b, big, (size_t)n);
+		free(big);
 	}
 }
 
 char *va_metrics_text(va_server *s)
 {
-	char *b = NULL;
-	size_t len = 0, cap = 0;
+	va_buf b = {0};
 	vm_stats st;
 	vm_stats_get(s->m, &st);
-	appendf(&b, &len, &cap, "# HELP veto_http_requests_total HTTP requests by status class.\n"
+	va_buf_printf(&b, "# HELP veto_http_requests_total HTTP requests by status class.\n"
 	                        "# TYPE veto_http_requests_total counter\n");
 	const char *cls[6] = {"other", "1xx", "2xx", "3xx", "4xx", "5xx"};
 	for (int i = 0; i < 6; i++)
-		appendf(&b, &len, &cap, "veto_http_requests_total{code=\"%s\"} %llu\n", cls[i],
+		va_buf_printf(&b, "veto_http_requests_total{code=\"%s\"} %llu\n", cls[i],
 		        (unsigned long long)atomic_load(&s->req_by_class[i]));
-	appendf(&b, &len, &cap, "# HELP veto_http_request_seconds Request latency.\n"
+	va_buf_printf(&b, "# HELP veto_http_request_seconds Request latency.\n"
 	                        "# TYPE veto_http_request_seconds histogram\n");
 	unsigned long long cum = 0;
 	for (int i = 0; i <= VA_LAT_BUCKETS; i++) {
 		cum += atomic_load(&s->lat_count[i]);
 		if (i < VA_LAT_BUCKETS)
-			appendf(&b, &len, &cap, "veto_http_request_seconds_bucket{le=\"%g\"} %llu\n",
+			va_buf_printf(&b, "veto_http_request_seconds_bucket{le=\"%g\"} %llu\n",
 			        LAT_BOUNDS[i], cum);
 		else
-			appendf(&b, &len, &cap, "veto_http_request_seconds_bucket{le=\"+Inf\"} %llu\n",
+			va_buf_printf(&b, "veto_http_request_seconds_bucket{le=\"+Inf\"} %llu\n",
 			        cum);
 	}
-	appendf(&b, &len, &cap, "veto_http_request_seconds_sum %.6f\n",
+	va_buf_printf(&b, "veto_http_request_seconds_sum %.6f\n",
 	        atomic_load(&s->lat_sum_us) / 1e6);
-	appendf(&b, &len, &cap, "veto_http_request_seconds_count %llu\n", cum);
-	appendf(&b, &len, &cap,
+	va_buf_printf(&b, "veto_http_request_seconds_count %llu\n", cum);
+	va_buf_printf(&b,
 	        "# TYPE veto_lookups_total counter\nveto_lookups_total %llu\n"
 	        "# TYPE veto_uploads_hashed_total counter\nveto_uploads_hashed_total %llu\n"
 	        "# TYPE veto_upload_bytes_total counter\nveto_upload_bytes_total %llu\n"
@@ -816,11 +844,11 @@ char *va_metrics_text(va_server *s)
 	        (unsigned long long)atomic_load(&s->rejected_auth),
 	        (unsigned long long)atomic_load(&s->rate_limited),
 	        (unsigned long long)atomic_load(&s->sync_applied));
-	appendf(&b, &len, &cap, "# TYPE veto_index_signals gauge\n");
+	va_buf_printf(&b, "# TYPE veto_index_signals gauge\n");
 	for (int t = 0; t < VSIG_COUNT; t++)
-		appendf(&b, &len, &cap, "veto_index_signals{signal_type=\"%s\"} %llu\n",
+		va_buf_printf(&b, "veto_index_signals{signal_type=\"%s\"} %llu\n",
 		        vsig_name(t), (unsigned long long)st.signals[t]);
-	appendf(&b, &len, &cap,
+	va_buf_printf(&b,
 	        "# TYPE veto_index_contents gauge\nveto_index_contents %llu\n"
 	        "# TYPE veto_index_banks gauge\nveto_index_banks %llu\n"
 	        "# TYPE veto_index_bytes gauge\nveto_index_bytes %llu\n"
@@ -830,7 +858,11 @@ char *va_metrics_text(va_server *s)
 	        (unsigned long long)st.contents, (unsigned long long)st.banks,
 	        (unsigned long long)st.bytes, (long long)vm_seq(s->m),
 	        atomic_load(&s->ready), (long long)atomic_load(&s->last_sync));
-	return b;
+	if (b.nomem) {
+		free(b.p);
+		return NULL;
+	}
+	return b.p;
 }
 
 /* ------------------------------------------------------------ routing */

@@ -711,7 +711,8 @@ static int h_raw_lookup(va_ctx *c)
 	                                    NULL);
 	if (!by_bank)
 		return 0;
-	/* flatten, in the matcher's order (nearest first) */
+	/* flatten: bank by bank in the order banks first matched, nearest first
+	 * within a bank */
 	json_t *all = json_array();
 	const char *bk;
 	json_t *arr;

@@ -62,6 +62,18 @@ typedef struct va_ctx {
 	char pbuf[3][256];
 } va_ctx;
 
+/* A growable text buffer (JSON and text bodies, /metrics). On allocation
+ * failure `nomem` is set and later appends do nothing; p is always
+ * NUL-terminated once anything was appended. */
+typedef struct va_buf {
+	char *p;
+	size_t n, cap;
+	int nomem;
+} va_buf;
+void va_buf_put(va_buf *b, const char *s, size_t n);
+void va_buf_str(va_buf *b, const char *s);
+void va_buf_printf(va_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* replies (all return 0 so handlers can `return va_reply...`) */
 int va_reply(va_ctx *c, int status, json_t *j);             /* steals j */
 int va_reply_text(va_ctx *c, int status, const char *text);

@@ -126,56 +126,8 @@
 
 /* ------------------------------------------------------------ buffers */
 
-typedef struct v1_buf {
-	char *p;
-	size_t n, cap;
-	int nomem;
-} v1_buf;
-
-static void buf_put(v1_buf *b, const char *s, size_t n)
-{
-	if (b->nomem)
-		return;
-	if (b->n + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 4096;
-		while (cap < b->n + n + 1) {
-			if (cap > SIZE_MAX / 2) {
-				b->nomem = 1;
-				return;
-			}
-			cap *= 2;
-		}
-		char *p = realloc(b->p, cap);
-		if (!p) {
-			b->nomem = 1;
-			return;
-		}
-		b->p = p;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->n, s, n);
-	b->n += n;
-	b->p[b->n] = '\0';
-}
-
-static void buf_str(v1_buf *b, const char *s) { buf_put(b, s, strlen(s)); }
-
-static void buf_printf(v1_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void buf_printf(v1_buf *b, const char *fmt, ...)
-{
-	char tmp[256];
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= sizeof tmp)
-		b->nomem = 1; /* only used for short numbers */
-	else
-		buf_put(b, tmp, (size_t)n);
-}
-
 /* Append j as compact JSON (steals j). */
-static void buf_json(v1_buf *b, json_t *j)
+static void buf_json(va_buf *b, json_t *j)
 {
 	char *s = j ? json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
 	json_decref(j);
@@ -183,12 +135,12 @@ static void buf_json(v1_buf *b, json_t *j)
 		b->nomem = 1;
 		return;
 	}
-	buf_str(b, s);
+	va_buf_str(b, s);
 	free(s);
 }
 
 /* Reply with the buffer as the body (takes it). */
-static int reply_buf(va_ctx *c, int status, const char *ctype, v1_buf *b)
+static int reply_buf(va_ctx *c, int status, const char *ctype, va_buf *b)
 {
 	if (b->nomem) {
 		free(b->p);
@@ -1067,9 +1019,9 @@ static int import_pdq(va_ctx *c, const char *data, size_t len, long long min_qua
 static int import_vpdq(va_ctx *c, const char *data, size_t len, v1_batch *bt)
 {
 	v1_lines it = {data, len, 0, 0};
-	v1_buf js;
+	va_buf js;
 	memset(&js, 0, sizeof js);
-	buf_put(&js, "[", 1);
+	va_buf_put(&js, "[", 1);
 	size_t frames = 0;
 	const char *s;
 	size_t n;
@@ -1126,14 +1078,14 @@ static int import_vpdq(va_ctx *c, const char *data, size_t len, v1_batch *bt)
 			break;
 		}
 		/* as given: vsig_parse's canonical form lowercases the hex */
-		buf_str(&js, frames ? ",\"" : "\"");
-		buf_put(&js, hash, 64);
-		buf_printf(&js, ",%lld,", quality);
-		buf_put(&js, f[3], fl[3]);
-		buf_put(&js, "\"", 1);
+		va_buf_str(&js, frames ? ",\"" : "\"");
+		va_buf_put(&js, hash, 64);
+		va_buf_printf(&js, ",%lld,", quality);
+		va_buf_put(&js, f[3], fl[3]);
+		va_buf_put(&js, "\"", 1);
 		frames++;
 	}
-	buf_put(&js, "]", 1);
+	va_buf_put(&js, "]", 1);
 	if (rc == 0 && js.nomem)
 		rc = v1_nomem(c) - 1;
 	if (rc == 0 && !frames)
@@ -1451,14 +1403,14 @@ static int import_stopncii(va_ctx *c, const char *data, size_t len, v1_batch *bt
 			rc = stopncii_add(c, &l, bt, t, json_object_get(h, "hashValue"), &e);
 			json_t *cases = json_object_get(h, "caseNumbers");
 			if (rc == 0 && json_is_object(cases) && json_object_size(cases)) {
-				v1_buf cb;
+				va_buf cb;
 				memset(&cb, 0, sizeof cb);
 				const char *k;
 				json_t *v;
 				json_object_foreach(cases, k, v) {
 					if (cb.n)
-						buf_put(&cb, ",", 1);
-					buf_str(&cb, k);
+						va_buf_put(&cb, ",", 1);
+					va_buf_str(&cb, k);
 					if (cb.n > V1_CASE_REF_BYTES)
 						break;
 				}
@@ -1603,7 +1555,7 @@ static json_t *external_id(const vs_content *ct, const char *prefix)
 	return json_string(buf);
 }
 
-static void export_te(v1_buf *out, const vs_content *ct, size_t *items)
+static void export_te(va_buf *out, const vs_content *ct, size_t *items)
 {
 	static const int types[2] = {VSIG_PDQ, VSIG_VIDEO_MD5};
 	json_t *meta = va_metadata_json(ct);
@@ -1618,7 +1570,7 @@ static void export_te(v1_buf *out, const vs_content *ct, size_t *items)
 		const char *v = signal_of(ct, types[k]);
 		if (!v)
 			continue;
-		buf_str(out, (*items)++ ? ",\n" : "\n");
+		va_buf_str(out, (*items)++ ? ",\n" : "\n");
 		buf_json(out, json_pack("{s:o,s:s,s:o,s:O}", "indicator", jstr(v), "type",
 		                        types[k] == VSIG_PDQ ? "HASH_PDQ" : "HASH_VIDEO_MD5", "id",
 		                        external_id(ct, "threatexchange:"), "tags", tags));
@@ -1626,7 +1578,7 @@ static void export_te(v1_buf *out, const vs_content *ct, size_t *items)
 	json_decref(tags);
 }
 
-static void export_stopncii(v1_buf *out, const vs_content *ct, size_t *items)
+static void export_stopncii(va_buf *out, const vs_content *ct, size_t *items)
 {
 	static const int types[3] = {VSIG_PDQ, VSIG_VIDEO_MD5, VSIG_VPDQ};
 	static const char *const names[3] = {"PDQ", "MD5", "VPDQ"};
@@ -1638,7 +1590,7 @@ static void export_stopncii(v1_buf *out, const vs_content *ct, size_t *items)
 		if (ct->case_ref)
 			json_object_set_new(o, "caseNumber", jstr(ct->case_ref));
 		json_object_set_new(o, "hashId", external_id(ct, "stopncii:"));
-		buf_str(out, (*items)++ ? ",\n" : "\n");
+		va_buf_str(out, (*items)++ ? ",\n" : "\n");
 		buf_json(out, o);
 	}
 }
@@ -1664,14 +1616,14 @@ static int h_export(va_ctx *c)
 		vs_bank_clear(&b);
 		return va_store_error(c, &e);
 	}
-	v1_buf out;
+	va_buf out;
 	memset(&out, 0, sizeof out);
 	if (fmt == F_JSON)
-		buf_str(&out, "{\"entries\":[");
+		va_buf_str(&out, "{\"entries\":[");
 	else if (fmt == F_TE)
-		buf_str(&out, "[");
+		va_buf_str(&out, "[");
 	else if (fmt == F_STOPNCII)
-		buf_str(&out, "{\"hashes\":[");
+		va_buf_str(&out, "{\"hashes\":[");
 	int64_t after = 0;
 	size_t total = 0, items = 0;
 	int rc = 0;
@@ -1694,7 +1646,7 @@ static int h_export(va_ctx *c)
 		for (size_t i = 0; i < n && !out.nomem; i++) {
 			const vs_content *ct = &v[i];
 			if (fmt == F_JSON) {
-				buf_str(&out, items++ ? ",\n" : "\n");
+				va_buf_str(&out, items++ ? ",\n" : "\n");
 				buf_json(&out, entry_out(ct, b.name));
 				continue;
 			}
@@ -1703,8 +1655,8 @@ static int h_export(va_ctx *c)
 			if (fmt == F_PDQ) {
 				const char *h = signal_of(ct, VSIG_PDQ);
 				if (h) {
-					buf_str(&out, h);
-					buf_put(&out, "\n", 1);
+					va_buf_str(&out, h);
+					va_buf_put(&out, "\n", 1);
 				}
 			} else if (fmt == F_TE) {
 				export_te(&out, ct, &items);
@@ -1722,11 +1674,11 @@ static int h_export(va_ctx *c)
 	if (rc == 0) {
 		const char *ctype = "application/json";
 		if (fmt == F_JSON)
-			buf_printf(&out, "\n],\"seq\":%lld}\n", (long long)seq);
+			va_buf_printf(&out, "\n],\"seq\":%lld}\n", (long long)seq);
 		else if (fmt == F_TE)
-			buf_str(&out, "\n]\n");
+			va_buf_str(&out, "\n]\n");
 		else if (fmt == F_STOPNCII)
-			buf_printf(&out, "\n],\"checkpoint\":%lld}\n", (long long)seq);
+			va_buf_printf(&out, "\n],\"checkpoint\":%lld}\n", (long long)seq);
 		else
 			ctype = "text/plain; charset=utf-8";
 		reply_buf(c, 200, ctype, &out);
@@ -1785,7 +1737,7 @@ static int h_lookup(va_ctx *c)
 			        "for every bank)", V1_MAX_LOOKUP_BANKS);
 			goto done;
 		}
-		v1_buf cb;
+		va_buf cb;
 		memset(&cb, 0, sizeof cb);
 		size_t i;
 		json_array_foreach(banks, i, v) {
@@ -1796,8 +1748,8 @@ static int h_lookup(va_ctx *c)
 				goto done;
 			}
 			if (i)
-				buf_put(&cb, ",", 1);
-			buf_str(&cb, json_string_value(v));
+				va_buf_put(&cb, ",", 1);
+			va_buf_str(&cb, json_string_value(v));
 		}
 		if (cb.nomem) {
 			free(cb.p);

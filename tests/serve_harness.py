@@ -502,6 +502,25 @@ class Server:
             self.logf.close()
 
 
+
+def log_since(srv, offset):
+    """The server's log written after byte `offset` of it."""
+    return srv.log_text()[offset:]
+
+
+def events(text, msg):
+    """The JSON log lines of `text` whose "msg" is `msg`, as dicts."""
+    out = []
+    for line in text.splitlines():
+        try:
+            o = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(o, dict) and o.get("msg") == msg:
+            out.append(o)
+    return out
+
+
 def expect_status_alive(srv, label):
     """The server process is up and /status answers I-AM-ALIVE."""
     if not srv.alive():

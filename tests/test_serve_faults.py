@@ -57,20 +57,7 @@ def short(v, n=300):
 # ------------------------------------------------------------ helpers
 
 
-def log_since(srv, offset):
-    return srv.log_text()[offset:]
-
-
-def events(text, msg):
-    out = []
-    for line in text.splitlines():
-        try:
-            o = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(o, dict) and o.get("msg") == msg:
-            out.append(o)
-    return out
+log_since, events = H.log_since, H.events
 
 
 def start(srv, extra=()):

@@ -46,20 +46,7 @@ LIMIT = float(os.environ.get("VETO_FLEET_LAG_LIMIT", "30"))
 BANK = "FLEET"
 
 
-def log_since(srv, off):
-    return srv.log_text()[off:]
-
-
-def events(text, msg):
-    out = []
-    for line in text.splitlines():
-        try:
-            o = json.loads(line)
-        except ValueError:
-            continue
-        if isinstance(o, dict) and o.get("msg") == msg:
-            out.append(o)
-    return out
+log_since, events = H.log_since, H.events
 
 
 def start(srv):
