@@ -20,7 +20,7 @@ PACKAGES=(
 	build-essential cmake pkg-config
 	clang libclang-rt-14-dev
 	libjpeg62-turbo-dev libpng-dev libwebp-dev libheif-dev libtiff-dev
-	libssl-dev libjansson-dev zlib1g-dev libxxhash-dev
+	libssl-dev libjansson-dev zlib1g-dev libxxhash-dev libcbor-dev libexpat1-dev
 	libavformat-dev libavcodec-dev libavfilter-dev libswscale-dev libavutil-dev
 	libjpeg-turbo-progs imagemagick python3
 	libfaiss-dev ffmpeg
