@@ -495,6 +495,77 @@ int veto_index_save(veto_index *idx, const char *path, veto_error *err);
  * damaged, truncated or foreign file is refused, never half-loaded. */
 int veto_index_load(veto_index **out, const char *path, veto_error *err);
 
+
+/* ------------------------------------------------------- provenance signals */
+
+/*
+ * Evidence about where a file came from and whether it declares itself
+ * AI-generated: a C2PA manifest store (signed; validated like c2pa-rs and
+ * reported with its status codes), unsigned metadata (XMP / IPTC
+ * DigitalSourceType, EXIF, the generator records of Stable Diffusion front
+ * ends) and the invisible-watermark dwtDct payloads Stable Diffusion
+ * embeds. Evidence for a human, never a verdict: metadata can be stripped
+ * or forged, and the report says for every signal what kind of evidence
+ * it is and what was not validated. docs/signals.md describes the report.
+ */
+
+/** A set of trust anchors for C2PA signers (a PEM bundle). */
+typedef struct prov_trust veto_trust;
+
+/** Load a PEM bundle of trust anchors. Fails, naming the file, when it
+ * cannot be read or holds no certificate. */
+int veto_trust_load(const char *pem_path, veto_trust **out, veto_error *err);
+void veto_trust_free(veto_trust *t);
+
+typedef struct veto_signals_options {
+	const veto_trust *trust; /* NULL: no trust list; valid C2PA signatures
+	                          * are then "untrusted-but-intact" */
+	int watermark;           /* run the watermark decoder (default 1) */
+	int stealth;             /* look for A1111 "stealth" pixels (default 1) */
+	uint64_t max_bytes;      /* largest file read (default 2 GiB) */
+	uint64_t max_pixels;     /* largest image decoded for pixel signals */
+} veto_signals_options;
+
+void veto_signals_options_init(veto_signals_options *o);
+
+/** One file's report. */
+typedef struct veto_signals veto_signals;
+
+/**
+ * Gather every signal from data[0..size). `name` names the file in
+ * messages and the report. `sidecar` (may be NULL) is a C2PA manifest
+ * store (.c2pa) for this asset, used when the file embeds none (a remote
+ * or sidecar manifest). Fails only when the bytes are no format veto
+ * reads (VETO_ERR_FORMAT) or memory runs out; damaged structures are
+ * described in the report.
+ */
+int veto_signals_buffer(const uint8_t *data, size_t size, const char *name,
+                        const uint8_t *sidecar, size_t sidecar_len,
+                        const veto_signals_options *o, veto_signals **out, veto_error *err);
+
+/** The same for a file; with no sidecar given, "<path minus extension>.c2pa"
+ * is used when it exists and the file embeds no store. A path ending in
+ * .c2pa is read as a manifest store on its own. */
+int veto_signals_file(const char *path, const char *sidecar_path,
+                      const veto_signals_options *o, veto_signals **out, veto_error *err);
+
+/** The whole report as JSON text (owned by the report). */
+const char *veto_signals_json(const veto_signals *r);
+
+/** The headline facts, for short summaries. Strings are owned by the report. */
+typedef struct veto_signals_summary {
+	int ai_declared;          /* some signal declares generative AI */
+	const char *ai_strongest; /* the strongest such evidence: "c2pa-signed-verified",
+	                           * "c2pa-signed-untrusted", "c2pa-signed-invalid",
+	                           * "unsigned-metadata", "statistical-watermark"; NULL if none */
+	const char *c2pa_state;   /* "valid", "untrusted-but-intact", "invalid",
+	                           * "remote-only", "absent" */
+	const char *headline;     /* one line for people */
+} veto_signals_summary;
+
+void veto_signals_summary_get(const veto_signals *r, veto_signals_summary *s);
+void veto_signals_free(veto_signals *r);
+
 #ifdef __cplusplus
 }
 #endif

@@ -86,6 +86,37 @@ int veto_decode_image(const uint8_t *data, size_t size, const decode_params *p,
 	return fn(data, size, p, out, info, err);
 }
 
+/* ------------------------------------------------------ RGBA decoding --- */
+
+int veto_decode_rgba(const uint8_t *data, size_t size, const char *name, uint64_t max_pixels,
+                     uint8_t **rgba, uint32_t *width, uint32_t *height, veto_error *err)
+{
+	if (!name)
+		name = "<buffer>";
+	if (!rgba || !width || !height || (!data && size))
+		return veto_fail(err, VETO_ERR_INVALID, "veto_decode_rgba: bad arguments");
+	*rgba = NULL;
+	*width = *height = 0;
+	decode_params p = {max_pixels, 0, name};
+	luma_sink s;
+	decode_info info;
+	memset(&s, 0, sizeof s);
+	s.keep_rgba = SINK_RGBA_ONLY;
+	int rc = veto_decode_image(data, size, &p, &s, &info, err);
+	if (rc != VETO_OK)
+		return rc;
+	if (!s.rgba || s.rows_done != s.height) {
+		sink_free(&s);
+		return veto_fail(err, VETO_ERR_CORRUPT, "%s: decoder delivered too few rows", name);
+	}
+	*rgba = s.rgba;
+	*width = (uint32_t)s.width;
+	*height = (uint32_t)s.height;
+	s.rgba = NULL;
+	sink_free(&s);
+	return VETO_OK;
+}
+
 /* ---------------------------------------------------------- geometry --- */
 
 /* Apply EXIF orientation o (2..8) to a w x h plane; returns the new plane

@@ -95,7 +95,14 @@ int veto_decode_png(const uint8_t *data, size_t size, const decode_params *p,
 		png_set_palette_to_rgb(png);
 	if (ctype == PNG_COLOR_TYPE_GRAY && depth < 8)
 		png_set_expand_gray_1_2_4_to_8(png);
-	png_set_strip_alpha(png);
+	/* Alpha is dropped for hashing; RGBA decodes (veto_decode_rgba, for
+	 * the A1111 stealth reader) keep it, tRNS included. */
+	if (out->keep_rgba) {
+		if (png_get_valid(png, pinfo, PNG_INFO_tRNS))
+			png_set_tRNS_to_alpha(png);
+	} else {
+		png_set_strip_alpha(png);
+	}
 	if (depth == 16)
 		png_set_swap(png); /* host order on little-endian */
 	int passes = png_set_interlace_handling(png);
@@ -103,7 +110,8 @@ int veto_decode_png(const uint8_t *data, size_t size, const decode_params *p,
 	const int ch = png_get_channels(png, pinfo);
 	const int bd = png_get_bit_depth(png, pinfo);
 	const size_t rowbytes = png_get_rowbytes(png, pinfo);
-	if ((ch != 1 && ch != 3) || (bd != 8 && bd != 16)) {
+	if ((ch != 1 && ch != 3 && !(out->keep_rgba && (ch == 2 || ch == 4))) ||
+	    (bd != 8 && bd != 16)) {
 		rc = veto_fail(err, VETO_ERR_UNSUPPORTED, "%s: PNG layout %d channels x %d bits",
 		               p->name, ch, bd);
 		goto done;

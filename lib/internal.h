@@ -87,6 +87,9 @@ typedef struct luma_sink {
 	int all_grey;       /* so far every pixel had R = G = B */
 	int rows_done;
 	float grey_to_luma[256]; /* luma of the RGB pixel (v,v,v) */
+	/* RGBA rows for veto_decode_rgba (see "RGBA decoding" at the end). */
+	int keep_rgba;      /* set by the caller: 0, SINK_RGBA_ALSO or SINK_RGBA_ONLY */
+	uint8_t *rgba;      /* keep_rgba: width*height*4 bytes, row-major */
 } luma_sink;
 
 /* Allocates; checks width*height against max_pixels first. */
@@ -158,5 +161,30 @@ static inline uint8_t scale16to8(unsigned v)
 {
 	return (uint8_t)(((v + 128u) - ((v + 128u) >> 8)) >> 8);
 }
+
+/* ---------------------------------------------------- RGBA decoding ---
+ * A second use of the decoders: the whole image as interleaved 8-bit RGBA,
+ * for the pixel-domain signals (prov_watermark.c) that need colour, not
+ * luma. The caller zeroes the sink and sets keep_rgba before decoding:
+ *   SINK_RGBA_ALSO  sink_row stores each row as RGBA in s->rgba and then
+ *                   does its usual luma work (PDQ unchanged);
+ *   SINK_RGBA_ONLY  sink_row stores RGBA and nothing else: no luma plane,
+ *                   no PDQ stream (sink_result must not be called).
+ * Grey rows become R = G = B; rows without alpha get A = 255. Decoders
+ * that drop alpha themselves (PNG) deliver A = 255 too. With keep_rgba
+ * off (every existing caller) the sink does exactly what it did before. */
+enum { SINK_RGBA_ALSO = 1, SINK_RGBA_ONLY = 2 };
+
+/* Decode any supported image (chosen by content) to RGBA at its stored
+ * size: *rgba receives width*height*4 bytes (the caller frees it). EXIF
+ * orientation is NOT applied, although cv2.imread applies it to JPEGs by
+ * default: callers that need the upright image must rotate it themselves.
+ * The pixels are those veto's decoders give (libjpeg-turbo's accurate
+ * integer IDCT with fancy upsampling, libpng without gamma, ...), which
+ * for 8-bit PNG and YCbCr/grey JPEG are the pixels cv2.imread gives; see
+ * lib/prov_watermark.c for the known differences elsewhere. name (may be
+ * NULL) is used in messages; max_pixels 0 means the default limit. */
+int veto_decode_rgba(const uint8_t *data, size_t size, const char *name, uint64_t max_pixels,
+                     uint8_t **rgba, uint32_t *width, uint32_t *height, veto_error *err);
 
 #endif

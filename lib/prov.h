@@ -62,7 +62,9 @@ void prov_status_free(prov_status_list *l);
 
 /* One text record found in the container: PNG tEXt/zTXt/iTXt (inflated,
  * converted to UTF-8 from Latin-1 for tEXt/zTXt), a JPEG COM segment.
- * `where` is a static string: "png:tEXt", "png:zTXt", "png:iTXt", "jpeg:COM". */
+ * `where` is a static string: "png:tEXt", "png:zTXt", "png:iTXt", "jpeg:COM",
+ * "jpeg:xmp-extension" (key = the GUID, value = the reassembled Extended
+ * XMP), "gif:comment" (prov_container.h lists them). */
 typedef struct prov_text {
 	char *key;             /* NUL-terminated; "" for COM */
 	char *value;           /* NUL-terminated UTF-8 (may hold NULs; use len) */
@@ -81,6 +83,12 @@ typedef struct prov_assets {
 	size_t jumbf_len;
 	uint64_t jumbf_offset; /* where its first byte sits in the file (for reports) */
 	int jumbf_stores;      /* C2PA stores seen (> 1 is itself a problem) */
+	uint64_t store_range_start; /* the file bytes the store occupies with its
+	                        * container framing (JPEG: first APP11 marker to
+	                        * the end of the last C2PA APP11 segment; PNG:
+	                        * the whole caBX chunk); 0/0 if not known. Update
+	                        * manifests need it (prov_c2pa.c). */
+	uint64_t store_range_len;
 	uint8_t *xmp;          /* first XMP packet, NUL-terminated; NULL if none */
 	size_t xmp_len;
 	uint8_t *exif;         /* TIFF-structured EXIF ("II*\0" / "MM\0*"); NULL if none */

@@ -92,10 +92,11 @@ void sink_luma_rgb(float *restrict o, const uint8_t *restrict px, int w)
 int sink_init(luma_sink *s, int width, int height, uint64_t max_pixels,
               const char *what, veto_error *err)
 {
-	const int keep = s->keep_plane, threads = s->threads;
+	const int keep = s->keep_plane, threads = s->threads, keep_rgba = s->keep_rgba;
 	memset(s, 0, sizeof *s);
 	s->keep_plane = keep;
 	s->threads = threads;
+	s->keep_rgba = keep_rgba;
 	if (width <= 0 || height <= 0)
 		return veto_fail(err, VETO_ERR_CORRUPT, "%s: image has no pixels (%dx%d)",
 		                 what, width, height);
@@ -109,6 +110,16 @@ int sink_init(luma_sink *s, int width, int height, uint64_t max_pixels,
 		                 (unsigned long long)n, (unsigned long long)max_pixels);
 	if (n > SIZE_MAX / sizeof(float) / 2)
 		return veto_fail(err, VETO_ERR_TOO_LARGE, "%s: image too large", what);
+	if (keep_rgba) {
+		s->width = width;
+		s->height = height;
+		s->rgba = (uint8_t *)malloc((size_t)n * 4);
+		if (!s->rgba)
+			return veto_fail(err, VETO_ERR_NOMEM, "%s: out of memory for %dx%d RGBA pixels",
+			                 what, width, height);
+		if (keep_rgba == SINK_RGBA_ONLY)
+			return VETO_OK; /* no luma work at all */
+	}
 	if (width < 5 || height < 5)
 		s->keep_plane = 1;
 	s->width = width;
@@ -140,6 +151,8 @@ int sink_init(luma_sink *s, int width, int height, uint64_t max_pixels,
 
 void sink_free(luma_sink *s)
 {
+	free(s->rgba);
+	s->rgba = NULL;
 	free(s->luma);
 	free(s->row);
 	free(s->grey);
@@ -204,8 +217,39 @@ static int row_is_grey(const uint8_t *px, int w, int channels)
 	return 1;
 }
 
+/* Row y as RGBA (keep_rgba): grey to R = G = B, no alpha to 255. */
+static void rgba_row(luma_sink *s, int y, const uint8_t *restrict px, int channels)
+{
+	const int w = s->width;
+	uint8_t *restrict o = s->rgba + (size_t)y * (size_t)w * 4;
+	switch (channels) {
+	case 1:
+		for (int x = 0; x < w; x++, o += 4)
+			o[0] = o[1] = o[2] = px[x], o[3] = 255;
+		break;
+	case 2:
+		for (int x = 0; x < w; x++, o += 4)
+			o[0] = o[1] = o[2] = px[2 * x], o[3] = px[2 * x + 1];
+		break;
+	case 3:
+		for (int x = 0; x < w; x++, o += 4, px += 3)
+			o[0] = px[0], o[1] = px[1], o[2] = px[2], o[3] = 255;
+		break;
+	default:
+		memcpy(o, px, (size_t)w * 4);
+		break;
+	}
+}
+
 void sink_row(luma_sink *s, int y, const uint8_t *px, int channels)
 {
+	if (s->keep_rgba) {
+		rgba_row(s, y, px, channels);
+		if (s->keep_rgba == SINK_RGBA_ONLY) {
+			s->rows_done = y + 1;
+			return;
+		}
+	}
 	const int w = s->width;
 	float *o = s->keep_plane ? s->luma + (size_t)y * w : t_row(s);
 	if (channels <= 2) {

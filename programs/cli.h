@@ -86,6 +86,8 @@ int cmd_serve(int argc, char **argv);
 void cmd_serve_help(FILE *f);
 int cmd_keys(int argc, char **argv);
 void cmd_keys_help(FILE *f);
+int cmd_signals(int argc, char **argv);
+void cmd_signals_help(FILE *f);
 
 /* ------------------------------------------------------------ walk.c --- */
 

@@ -33,6 +33,8 @@ static const command commands[] = {
 	{"serve", "run the HMA-compatible matching service (HTTP, SQLite/PostgreSQL)", cmd_serve,
 	 cmd_serve_help},
 	{"keys", "create, list or revoke the service's API keys", cmd_keys, cmd_keys_help},
+	{"signals", "evidence that a file is AI-generated or edited: C2PA, metadata, watermarks",
+	 cmd_signals, cmd_signals_help},
 };
 #define NCOMMANDS (sizeof commands / sizeof *commands)
 

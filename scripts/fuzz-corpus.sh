@@ -357,6 +357,90 @@ req("POST", "/h/hash", body=b"--x\r\n", ctype=3, raw_ctype='multipart/form-data;
 req("GET", "/m/lookup", "&".join("a%d=%d" % (i, i) for i in range(70)))
 PY
 
+# 10. veto signals: the provenance fixtures (TESTDATA/provenance) for the
+# container walkers, the manifest stores cut out of them for fuzz_c2pa,
+# their claims for fuzz_cbor, XMP packets for fuzz_xmp, EXIF blocks for
+# fuzz_exiftags, the small files whole for fuzz_signals, and the COSE pairs
+# of tests/data/cose for fuzz_cose / fuzz_x509 (see fuzz/fuzz_cose.c).
+PROV=$TD/provenance
+for t in jpegseg pngchunk riff gifext tiffifd bmff c2pa cbor xmp exiftags genmeta signals cose x509; do
+	mkdir -p "$OUT/$t"
+done
+if [ -d "$PROV" ]; then
+	while IFS= read -r -d '' f; do
+		b=$(basename "$f")
+		case $b in
+		*.jpg) cp "$f" "$OUT/jpegseg/$b" ;;
+		*.png) cp "$f" "$OUT/pngchunk/$b" ;;
+		*.webp) cp "$f" "$OUT/riff/$b" ;;
+		*.mp4|*.heic|*.avif) cp "$f" "$OUT/bmff/$b" ;;
+		*.c2pa) cp "$f" "$OUT/c2pa/$b" ;;
+		esac
+		case $b in *.jpg|*.png|*.webp|*.mp4|*.heic|*.avif|*.c2pa) cp "$f" "$OUT/signals/$b" ;; esac
+	done < <(find "$PROV" -type f -size -400k -print0)
+	for f in "$OUT"/gif/gen-*.gif; do [ -f "$f" ] && cp "$f" "$OUT/gifext/"; done
+	for f in "$OUT"/tiff/gen-*.tiff; do [ -f "$f" ] && cp "$f" "$OUT/tiffifd/"; done
+	for f in "$OUT"/exif/*; do [ -f "$f" ] && cp "$f" "$OUT/exiftags/"; done
+	python3 - "$PROV" "$OUT" <<'PY'
+import os, struct, sys
+prov, out = sys.argv[1], sys.argv[2]
+def boxes(buf, off, end, path, acc):
+    while off + 8 <= end:
+        lbox, tbox = struct.unpack(">I4s", buf[off:off + 8])
+        if lbox < 8 or off + lbox > end:
+            return
+        p0, p1 = off + 8, off + lbox
+        if tbox == b"jumb":
+            dl = struct.unpack(">I", buf[p0:p0 + 4])[0]
+            boxes(buf, p0 + dl, p1, path, acc)
+        elif tbox == b"cbor":
+            acc.append(buf[p0:p1])
+        off += lbox
+for name in sorted(os.listdir(os.path.join(prov, "c2pa"))):
+    if not name.endswith(".jpg"):
+        continue
+    src = open(os.path.join(prov, "c2pa", name), "rb").read()
+    pos, segs = 2, {}
+    while pos + 4 <= len(src):
+        m, ln = struct.unpack(">HH", src[pos:pos + 4])
+        if m == 0xFFDA:
+            break
+        if m == 0xFFEB and src[pos + 4:pos + 6] == b"JP":
+            en, z = struct.unpack(">HI", src[pos + 6:pos + 12])
+            segs.setdefault(en, []).append((z, src[pos + 12:pos + 2 + ln]))
+        if m == 0xFFE1 and src[pos + 4:pos + 33] == b"http://ns.adobe.com/xap/1.0/\0":
+            open(os.path.join(out, "xmp", name + ".xmp"), "wb").write(src[pos + 33:pos + 2 + ln])
+        pos += 2 + ln
+    for en, l in segs.items():
+        l.sort()
+        store = l[0][1] + b"".join(x[1][8:] for x in l[1:])
+        if len(store) < 400000:
+            open(os.path.join(out, "c2pa", "%s-%d.c2pa" % (name, en)), "wb").write(store)
+        acc = []
+        boxes(store, 0, len(store), "", acc)
+        for i, c in enumerate(acc[:40]):
+            if len(c) < 20000:
+                open(os.path.join(out, "cbor", "%s-%d-%d.cbor" % (name, en, i)), "wb").write(c)
+PY
+fi
+cose=$ROOT/tests/data/cose
+if [ -d "$cose" ]; then
+	python3 - "$cose" "$OUT" <<'PY'
+import os, struct, sys
+d, out = sys.argv[1], sys.argv[2]
+for name in sorted(os.listdir(d)):
+    if not name.endswith(".cose"):
+        continue
+    base = name[:-5]
+    cose = open(os.path.join(d, name), "rb").read()
+    claim_path = os.path.join(d, base + ".claim")
+    claim = open(claim_path, "rb").read() if os.path.exists(claim_path) else b""
+    if len(claim) < 65536:
+        open(os.path.join(out, "cose", base), "wb").write(b"\0" + struct.pack(">H", len(claim)) + claim + cose)
+    open(os.path.join(out, "cbor", base + ".cose"), "wb").write(cose)
+PY
+fi
+
 for t in "$OUT"/*/; do
 	printf 'fuzz-corpus.sh: %-6s %3d seeds\n' "$(basename "$t")" "$(find "$t" -type f | wc -l)"
 done

@@ -90,7 +90,8 @@ if [ "${VETO_SKIP_ASAN:-0}" != 1 ]; then
 		LSAN_OPTIONS="$LSAN" UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1; }
 fi
 
-FUZZERS=(image jpeg png webp gif tiff bmp pnm heif pdq exif index tmk video multipart api)
+FUZZERS=(image jpeg png webp gif tiff bmp pnm heif pdq exif index tmk video multipart api
+	jpegseg pngchunk riff gifext tiffifd bmff c2pa cbor cose x509 xmp exiftags genmeta signals)
 if [ "${VETO_SKIP_FUZZ:-0}" != 1 ]; then
 	banner "clang libFuzzer build"
 	if run "fuzz: configure" cmake -S "$ROOT" -B build-fuzz -G "Unix Makefiles" \
