@@ -524,6 +524,9 @@ typedef struct veto_signals_options {
 	int stealth;             /* look for A1111 "stealth" pixels (default 1) */
 	uint64_t max_bytes;      /* largest file read (default 2 GiB) */
 	uint64_t max_pixels;     /* largest image decoded for pixel signals */
+	const char *sidecar_source; /* where a sidecar store came from, for the
+	                          * report: "sidecar" (default) or "remote" */
+	const char *sidecar_url; /* the URL it was fetched from, if remote */
 } veto_signals_options;
 
 void veto_signals_options_init(veto_signals_options *o);

@@ -446,7 +446,8 @@ static void check_ingredient(ctx *c, manifest *m, const prov_jbox *a, int grp_in
 	free(fmt);
 	free(rel);
 	free(rurl);
-	cbor_decref(&own);
+	if (own)
+		cbor_decref(&own);
 }
 
 /* digitalSourceType in c2pa.actions[.v2]: the action's own field and
@@ -512,7 +513,8 @@ static void scan_actions(ctx *c, manifest *m, const prov_jbox *a)
 			free(dst);
 		}
 	}
-	cbor_decref(&own);
+	if (own)
+		cbor_decref(&own);
 }
 
 /* Exclusion ranges out of a c2pa.hash.data assertion, sorted by start. */
@@ -539,7 +541,8 @@ static void check_data_hash(ctx *c, manifest *m, const prov_jbox *a, int grp, in
 	if (!c->in->asset) {
 		json_array_append_new(c->not_validated, json_pack("{s:s,s:s}", "what", uri, "why",
 		                      "no asset bytes were given with this manifest store"));
-		cbor_decref(&own);
+		if (own)
+			cbor_decref(&own);
 		return;
 	}
 	size_t hl = 0;
@@ -637,7 +640,8 @@ out:
 	free(r);
 	free(alg);
 	free(calg);
-	cbor_decref(&own);
+	if (own)
+		cbor_decref(&own);
 }
 
 static json_t *assertion_json(const prov_jbox *a)
@@ -904,7 +908,8 @@ static void validate_manifest(ctx *c, manifest *m, int binding, int grp, int dep
 			}
 		}
 		free(ru);
-		cbor_decref(&own);
+		if (own)
+			cbor_decref(&own);
 	}
 	free(calg);
 }

@@ -226,7 +226,7 @@ int veto_signals_buffer(const uint8_t *data, size_t size, const char *name,
 	} else if (sidecar) {
 		ci.store = sidecar;
 		ci.store_len = sidecar_len;
-		ci.source = "sidecar";
+		ci.source = opt->sidecar_source ? opt->sidecar_source : "sidecar";
 		ci.asset = data;
 		ci.asset_len = size;
 	}
@@ -235,6 +235,8 @@ int veto_signals_buffer(const uint8_t *data, size_t size, const char *name,
 		c2pa = prov_c2pa_validate(&ci, err);
 		if (!c2pa)
 			goto fail;
+		if (!as.jumbf && opt->sidecar_url)
+			json_object_set_new(c2pa, "fetched_from", json_string(opt->sidecar_url));
 		json_object_set(r, "c2pa", c2pa);
 		c2pa_signals(c2pa, signals);
 		json_decref(c2pa);

@@ -86,6 +86,10 @@ int cmd_serve(int argc, char **argv);
 void cmd_serve_help(FILE *f);
 int cmd_keys(int argc, char **argv);
 void cmd_keys_help(FILE *f);
+/* fetch_remote.c: GET an http(s) URL into memory (max_bytes cap, 30 s,
+ * <= 3 redirects). 0, or -1 with a reason naming the URL in why. */
+int cli_fetch_url(const char *url, size_t max_bytes, uint8_t **out, size_t *len, char *why,
+                  size_t whylen);
 int cmd_signals(int argc, char **argv);
 void cmd_signals_help(FILE *f);
 

@@ -19,7 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { OPT_JSON = OPT_FIRST_FREE, OPT_TRUST, OPT_MANIFEST, OPT_NO_WATERMARK, OPT_NO_STEALTH };
+enum { OPT_JSON = OPT_FIRST_FREE, OPT_TRUST, OPT_MANIFEST, OPT_NO_WATERMARK, OPT_NO_STEALTH,
+       OPT_FETCH_REMOTE };
 
 void cmd_signals_help(FILE *f)
 {
@@ -53,12 +54,18 @@ void cmd_signals_help(FILE *f)
 	        "      --manifest FILE   a .c2pa manifest store for the (single) PATH, e.g. a\n"
 	        "                        remote manifest you downloaded; by default\n"
 	        "                        PATH-without-extension.c2pa is used if it exists\n"
+	        "      --fetch-remote    when a file points at a remote manifest (XMP\n"
+	        "                        dcterms:provenance) and embeds none, download it\n"
+	        "                        (http/https, 30 s, 64 MiB cap, kept in memory) and\n"
+	        "                        validate it against the file; off by default: the\n"
+	        "                        manifest's host learns that someone looked\n"
 	        "      --no-watermark    skip the watermark decoder\n"
 	        "      --no-stealth      skip the A1111 stealth-pixel reader\n"
 	        "      --max-bytes N     refuse files larger than N (default 2G)\n"
 	        "  -h, --help            show this help\n"
 	        "\n"
-	        "Remote manifests (XMP dcterms:provenance) are reported, never fetched.\n"
+	        "Remote manifests (XMP dcterms:provenance) are reported and only fetched\n"
+	        "with --fetch-remote.\n"
 	        "Exit status: 0 all files reported, 1 a file could not be read, 2 usage.\n");
 }
 
@@ -133,6 +140,48 @@ static void print_human(FILE *o, const char *path, const char *js)
 	json_decref(r);
 }
 
+/* --fetch-remote: when the report says the manifest is remote, download
+ * it and report again with it as the file's store. 0, or -1 after a
+ * message (the first report is kept). */
+static int refetch(const char *path, const veto_signals_options *o, veto_signals **r)
+{
+	veto_signals_summary sum;
+	veto_signals_summary_get(*r, &sum);
+	if (!sum.c2pa_state || strcmp(sum.c2pa_state, "remote-only"))
+		return 0;
+	json_t *j = json_loads(veto_signals_json(*r), 0, NULL);
+	const char *url = json_string_value(json_object_get(j, "remote_manifest"));
+	char why[600];
+	uint8_t *store = NULL, *data = NULL;
+	size_t slen = 0, dlen = 0;
+	int ret = -1;
+	veto_error err = {0};
+	if (!url || cli_fetch_url(url, 64u << 20, &store, &slen, why, sizeof why) != 0) {
+		fprintf(stderr, "veto: %s: remote manifest not fetched: %s\n", path, url ? why : "no URL");
+		goto out;
+	}
+	if (veto_read_file(path, o->max_bytes, &data, &dlen, &err) != VETO_OK) {
+		fprintf(stderr, "veto: %s\n", err.message);
+		goto out;
+	}
+	veto_signals_options o2 = *o;
+	o2.sidecar_source = "remote";
+	o2.sidecar_url = url;
+	veto_signals *r2 = NULL;
+	if (veto_signals_buffer(data, dlen, path, store, slen, &o2, &r2, &err) != VETO_OK) {
+		fprintf(stderr, "veto: %s\n", err.message);
+		goto out;
+	}
+	veto_signals_free(*r);
+	*r = r2;
+	ret = 0;
+out:
+	free(store);
+	free(data);
+	json_decref(j);
+	return ret;
+}
+
 int cmd_signals(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -141,10 +190,11 @@ int cmd_signals(int argc, char **argv)
 		{"manifest", required_argument, NULL, OPT_MANIFEST},
 		{"no-watermark", no_argument, NULL, OPT_NO_WATERMARK},
 		{"no-stealth", no_argument, NULL, OPT_NO_STEALTH},
+		{"fetch-remote", no_argument, NULL, OPT_FETCH_REMOTE},
 		{"max-bytes", required_argument, NULL, OPT_MAX_BYTES},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0}};
-	int json = 0, c;
+	int json = 0, fetch = 0, c;
 	const char *trust_path = NULL, *manifest = NULL;
 	veto_signals_options o;
 	veto_signals_options_init(&o);
@@ -156,6 +206,7 @@ int cmd_signals(int argc, char **argv)
 		case OPT_MANIFEST: manifest = optarg; break;
 		case OPT_NO_WATERMARK: o.watermark = 0; break;
 		case OPT_NO_STEALTH: o.stealth = 0; break;
+		case OPT_FETCH_REMOTE: fetch = 1; break;
 		case OPT_MAX_BYTES:
 			if (cli_parse_u64(optarg, SUFFIX_BINARY, &o.max_bytes) || !o.max_bytes)
 				return cli_usage("signals", "--max-bytes: not a size: '%s'", optarg);
@@ -188,6 +239,8 @@ int cmd_signals(int argc, char **argv)
 			rc = CLI_FAIL;
 			continue;
 		}
+		if (fetch && refetch(argv[i], &o, &r) != 0)
+			rc = CLI_FAIL;
 		if (json) {
 			static int first = 1;
 			if (many && !first)

@@ -379,6 +379,53 @@ for name, data in (("truncated-store.jpg", src[:store[0] + 600]),
     bad = r["problems"] or (r["c2pa"] and r["c2pa"]["state"] == "invalid")
     check(bad, "damaged %s: reported as damaged" % name, json.dumps(r)[:300])
 
+# --fetch-remote: libpng-test_with_url.png names http://localhost:5000/libpng-test.c2pa.
+# Serve a real store there (cloud.jpg's: the wrong asset, so the claim
+# verifies and the data hash must not) and check it is fetched and used.
+import http.server
+import threading
+
+
+class Store(http.server.BaseHTTPRequestHandler):
+    hits = []
+
+    def do_GET(self):
+        Store.hits.append(self.path)
+        body = open(os.path.join(PROV, "c2pa/cloud_manifest.c2pa"), "rb").read()
+        if self.path != "/libpng-test.c2pa":
+            self.send_error(404)
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", "application/c2pa")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *a):
+        pass
+
+
+try:
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 5000), Store)
+except OSError as e:
+    fail("cannot listen on 127.0.0.1:5000 for the --fetch-remote test (%s)" % e)
+threading.Thread(target=srv.serve_forever, daemon=True).start()
+png = os.path.join(PROV, "c2pa/libpng-test_with_url.png")
+r = signals(png)
+check(r["c2pa"] is None and not Store.hits, "without --fetch-remote nothing is fetched")
+r = signals(png, "--fetch-remote")
+c = r["c2pa"]
+check(Store.hits == ["/libpng-test.c2pa"], "--fetch-remote: the manifest URL was fetched once")
+check(c is not None and c["source"] == "remote" and c["fetched_from"] == "http://localhost:5000/libpng-test.c2pa",
+      "--fetch-remote: the fetched store is reported as remote, with its URL")
+check(any(x[0] == "claimSignature.validated" for x in codes(c, "success")), "--fetch-remote: its claim signature verifies")
+check("assertion.dataHash.mismatch" in all_failures(c) and c["state"] == "invalid",
+      "--fetch-remote: a store made for another file does not bind this one")
+srv.shutdown()
+q = subprocess.run([VETO, "signals", "--fetch-remote", png], capture_output=True)
+check(q.returncode == 1 and b"localhost:5000" in q.stderr, "--fetch-remote with the server gone: exit 1 naming the URL",
+      q.stderr.decode(errors="replace"))
+
 # Not an image at all: a clear error naming the file, exit 1.
 p = os.path.join(tmp, "notes.txt")
 open(p, "w").write("hello\n")
