@@ -363,7 +363,7 @@ PY
 # fuzz_exiftags, the small files whole for fuzz_signals, and the COSE pairs
 # of tests/data/cose for fuzz_cose / fuzz_x509 (see fuzz/fuzz_cose.c).
 PROV=$TD/provenance
-for t in jpegseg pngchunk riff gifext tiffifd bmff c2pa cbor xmp exiftags genmeta signals cose x509; do
+for t in jpegseg pngchunk riff gifext tiffifd bmff jumbf c2pa cbor xmp exiftags genmeta signals cose x509; do
 	mkdir -p "$OUT/$t"
 done
 if [ -d "$PROV" ]; then
@@ -416,6 +416,7 @@ for name in sorted(os.listdir(os.path.join(prov, "c2pa"))):
         store = l[0][1] + b"".join(x[1][8:] for x in l[1:])
         if len(store) < 400000:
             open(os.path.join(out, "c2pa", "%s-%d.c2pa" % (name, en)), "wb").write(store)
+            open(os.path.join(out, "jumbf", "%s-%d.c2pa" % (name, en)), "wb").write(store)
         acc = []
         boxes(store, 0, len(store), "", acc)
         for i, c in enumerate(acc[:40]):
