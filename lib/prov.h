@@ -102,6 +102,12 @@ typedef struct prov_assets {
 	size_t nproblems;
 } prov_assets;
 
+/* Length (1..4) of the valid UTF-8 sequence at p, n bytes left; 0 if it is
+ * invalid (overlong, surrogate, past U+10FFFF, cut short). */
+size_t prov_utf8_seq(const uint8_t *p, size_t n);
+/* Nonzero when p[0..n) is all valid UTF-8. */
+int prov_utf8_valid(const uint8_t *p, size_t n);
+
 /* Lowercase hex of n bytes into out (2n+1 bytes). */
 void prov_hex(const uint8_t *p, size_t n, char *out);
 

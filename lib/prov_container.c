@@ -291,47 +291,12 @@ void pc_exif(pc_scan *s, const uint8_t *p, size_t n, uint64_t off, const char *w
 
 /* -------------------------------------------------------------- texts */
 
-/* Length of the valid UTF-8 sequence at p (1..4), 0 if invalid. */
-static size_t utf8_seq(const uint8_t *p, size_t n)
-{
-	uint8_t c = p[0];
-	if (c < 0x80)
-		return 1;
-	size_t len;
-	uint32_t min, cp;
-	if (c >= 0xc2 && c <= 0xdf) { len = 2; min = 0x80; cp = c & 0x1f; }
-	else if ((c & 0xf0) == 0xe0) { len = 3; min = 0x800; cp = c & 0x0f; }
-	else if (c >= 0xf0 && c <= 0xf4) { len = 4; min = 0x10000; cp = c & 0x07; }
-	else return 0;
-	if (n < len)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (p[i] & 0x3f);
-	}
-	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return len;
-}
-
-static int utf8_valid(const uint8_t *p, size_t n)
-{
-	for (size_t i = 0; i < n;) {
-		size_t l = utf8_seq(p + i, n - i);
-		if (!l)
-			return 0;
-		i += l;
-	}
-	return 1;
-}
-
 /* malloc'd NUL-terminated UTF-8 copy; *bad set when cs is PC_UTF8 and the
  * input was not UTF-8. */
 static char *to_utf8(pc_scan *s, const uint8_t *p, size_t n, int cs, size_t *outlen, int *bad)
 {
 	int latin1 = cs == PC_LATIN1;
-	if (cs != PC_LATIN1 && !utf8_valid(p, n)) {
+	if (cs != PC_LATIN1 && !prov_utf8_valid(p, n)) {
 		latin1 = 1;
 		if (cs == PC_UTF8)
 			*bad = 1;

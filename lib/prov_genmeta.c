@@ -39,49 +39,13 @@ void prov_meta_free(prov_meta *m)
 	memset(m, 0, sizeof *m);
 }
 
-/* Length of the valid UTF-8 sequence at s (n bytes left), 0 if invalid. */
-static size_t utf8_len(const uint8_t *s, size_t n)
-{
-	uint8_t c = s[0];
-	if (c < 0x80)
-		return 1;
-	if (c < 0xC2 || c > 0xF4)
-		return 0;
-	size_t k = c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
-	if (n < k)
-		return 0;
-	for (size_t i = 1; i < k; i++)
-		if ((s[i] & 0xC0) != 0x80)
-			return 0;
-	if (c == 0xE0 && s[1] < 0xA0)
-		return 0; /* overlong */
-	if (c == 0xED && s[1] >= 0xA0)
-		return 0; /* surrogate */
-	if (c == 0xF0 && s[1] < 0x90)
-		return 0; /* overlong */
-	if (c == 0xF4 && s[1] >= 0x90)
-		return 0; /* past U+10FFFF */
-	return k;
-}
-
-static int utf8_valid(const uint8_t *s, size_t n)
-{
-	for (size_t i = 0; i < n;) {
-		size_t k = utf8_len(s + i, n - i);
-		if (!k)
-			return 0;
-		i += k;
-	}
-	return 1;
-}
-
 char *prov_meta_text(const uint8_t *s, size_t len, size_t cap, int latin1, int *truncated)
 {
 	if (truncated)
 		*truncated = 0;
 	if (!s)
 		len = 0;
-	if (latin1 && utf8_valid(s, len))
+	if (latin1 && prov_utf8_valid(s, len))
 		latin1 = 0;
 	/* each input byte makes at most 3 output bytes (U+FFFD) */
 	size_t room = len > cap ? cap : (len * 3 < cap ? len * 3 : cap);
@@ -103,7 +67,7 @@ char *prov_meta_text(const uint8_t *s, size_t len, size_t cap, int latin1, int *
 				outn = 2;
 			}
 		} else {
-			in = utf8_len(s + i, len - i);
+			in = prov_utf8_seq(s + i, len - i);
 			if (in && s[i] != 0) {
 				memcpy(b, s + i, in);
 				outn = in;

@@ -1,8 +1,9 @@
 /*
- * prov_status.c - the list of validation statuses the provenance modules
- * write (see prov.h). Plain growable array; a failed allocation marks the
- * list instead of failing the caller, so validation code stays linear and
- * the report says the list is incomplete.
+ * prov_status.c - what every provenance module shares (see prov.h): the
+ * list of validation statuses (a plain growable array; a failed allocation
+ * marks the list instead of failing the caller, so validation code stays
+ * linear and the report says the list is incomplete), hex, and the one
+ * UTF-8 validator the text readers use.
  */
 #include "prov.h"
 
@@ -83,4 +84,39 @@ void prov_hex(const uint8_t *p, size_t n, char *out)
 		out[2 * i + 1] = d[p[i] & 15];
 	}
 	out[2 * n] = 0;
+}
+
+/* Length of the valid UTF-8 sequence at p (1..4), 0 if invalid. */
+size_t prov_utf8_seq(const uint8_t *p, size_t n)
+{
+	uint8_t c = p[0];
+	if (c < 0x80)
+		return 1;
+	size_t len;
+	uint32_t min, cp;
+	if (c >= 0xc2 && c <= 0xdf) { len = 2; min = 0x80; cp = c & 0x1f; }
+	else if ((c & 0xf0) == 0xe0) { len = 3; min = 0x800; cp = c & 0x0f; }
+	else if (c >= 0xf0 && c <= 0xf4) { len = 4; min = 0x10000; cp = c & 0x07; }
+	else return 0;
+	if (n < len)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (p[i] & 0x3f);
+	}
+	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return len;
+}
+
+int prov_utf8_valid(const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n;) {
+		size_t l = prov_utf8_seq(p + i, n - i);
+		if (!l)
+			return 0;
+		i += l;
+	}
+	return 1;
 }
