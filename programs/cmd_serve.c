@@ -34,6 +34,8 @@ void cmd_serve_help(FILE *f)
 	      "  --no-auth              no API keys: every caller is admin. Only on loopback\n"
 	      "  --allow-hosts LIST     hosts (and subdomains) that ?url= may fetch from; without\n"
 	      "                         it fetching by URL is refused\n"
+	      "  --trust PEM            C2PA trust anchors (PEM bundle) for POST /v1/signals;\n"
+	      "                         without it no C2PA signer is trusted\n"
 	      "  --threads N            HTTP worker threads (default 2 per core)\n"
 	      "  --max-body BYTES       largest request body, k/M/G suffixes (default 64M)\n"
 	      "  --max-fetch BYTES      largest media fetched by URL (default 100M)\n"
@@ -54,7 +56,7 @@ void cmd_serve_help(FILE *f)
 enum {
 	O_LISTEN = 300, O_DATA, O_DB, O_CONFIG, O_ROLE, O_NOAUTH, O_ALLOW, O_THREADS, O_MAXBODY,
 	O_MAXFETCH, O_VIDSEC, O_RATE, O_CONNLIM, O_PERIP, O_IDLE, O_POLL, O_SNAP, O_REBUILD, O_LOG,
-	O_READY
+	O_READY, O_TRUST
 };
 
 static const struct option LONGOPTS[] = {
@@ -65,6 +67,7 @@ static const struct option LONGOPTS[] = {
 	{"role", required_argument, 0, O_ROLE},
 	{"no-auth", no_argument, 0, O_NOAUTH},
 	{"allow-hosts", required_argument, 0, O_ALLOW},
+	{"trust", required_argument, 0, O_TRUST},
 	{"threads", required_argument, 0, O_THREADS},
 	{"max-body", required_argument, 0, O_MAXBODY},
 	{"max-fetch", required_argument, 0, O_MAXFETCH},
@@ -131,6 +134,7 @@ static int apply(serve_args *a, int c, const char *v)
 	}
 	case O_NOAUTH: o->api.no_auth = 1; break;
 	case O_ALLOW: o->api.allow_hosts = v; break;
+	case O_TRUST: o->api.trust_path = v; break;
 	case O_THREADS:
 		if (num("--threads", v, 1024, &u, SUFFIX_NONE)) return CLI_USAGE;
 		o->threads = (int)u;

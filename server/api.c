@@ -122,6 +122,13 @@ int va_server_new(va_server **out, const va_config *cfg, vs_store *store, vm_mat
 	pthread_rwlock_init(&s->keys_lock, NULL);
 	pthread_mutex_init(&s->rate_lock, NULL);
 	load_signal_ratios(s);
+	if (cfg->trust_path) {
+		int rc = veto_trust_load(cfg->trust_path, &s->trust, err);
+		if (rc) {
+			va_server_free(s);
+			return rc;
+		}
+	}
 	if (!cfg->no_auth) {
 		int rc = va_server_refresh_keys(s, err);
 		if (rc) {
@@ -138,6 +145,7 @@ void va_server_free(va_server *s)
 	if (!s)
 		return;
 	vm_free(s->m);
+	veto_trust_free(s->trust);
 	keys_free(s->keys, s->nkeys);
 	pthread_mutex_destroy(&s->sync_lock);
 	pthread_rwlock_destroy(&s->keys_lock);

@@ -100,6 +100,8 @@ typedef struct va_config {
 	uint64_t max_pixels;          /* per image / frame */
 	const char *allow_hosts;      /* comma-separated hosts for ?url=, or NULL:
 	                               * fetching by URL is refused */
+	const char *trust_path;       /* PEM bundle of C2PA trust anchors for
+	                               * /v1/signals, or NULL: no signer trusted */
 	int index_stale_seconds;      /* /status says INDEX-STALE past this (0: never) */
 	double default_rate;          /* requests/s for keys without their own */
 	FILE *log;                    /* JSON log for errors clients don't see */

@@ -33,6 +33,7 @@ struct va_server {
 	va_config cfg;
 	vs_store *store;
 	vm_matcher *m;
+	veto_trust *trust;             /* cfg.trust_path, loaded once */
 	pthread_mutex_t sync_lock;     /* one va_server_sync at a time */
 	pthread_rwlock_t keys_lock;
 	va_key *keys;

@@ -17,6 +17,8 @@
  *   POST   /v1/banks/{bank}/import            ?format=pdq|vpdq|json|threatexchange|stopncii
  *   GET    /v1/banks/{bank}/export            ?format=pdq|json|threatexchange|stopncii
  *   POST   /v1/lookup                         (matcher) up to 1,000 signals
+ *   POST   /v1/signals                        (hasher) provenance report of an
+ *                                             uploaded file (docs/signals.md)
  *
  * Entries. An entry is banked content: {"signals": {type: signal}} plus
  * provenance (source <= 1024 bytes, case_ref <= 255 bytes, note <= 255
@@ -1818,6 +1820,53 @@ done:
 	return 0;
 }
 
+/* ------------------------------------------------------------- signals */
+
+/* POST /v1/signals (hasher): the `veto signals` report of one uploaded
+ * file (multipart: the file in any part, plus optionally a part named
+ * "manifest" holding a sidecar .c2pa store for it), for a reviewer to
+ * attach to a case. Read in memory like every upload; nothing is kept.
+ * Remote manifests are reported, never fetched by the service (that would
+ * let any caller make the server contact any host). */
+static int h_signals(va_ctx *c)
+{
+	va_request *r = c->req;
+	const va_part *file = NULL, *manifest = NULL;
+	size_t nfiles = 0;
+	for (size_t i = 0; i < r->nparts; i++) {
+		if (!r->parts[i].is_file && strcmp(r->parts[i].name, "manifest"))
+			continue;
+		if (!strcmp(r->parts[i].name, "manifest")) {
+			manifest = &r->parts[i];
+		} else {
+			file = &r->parts[i];
+			nfiles++;
+		}
+	}
+	if (!nfiles)
+		return va_error(c, 400, "Missing multipart/form-data file upload");
+	if (nfiles > 1)
+		return va_error(c, 400, "Only one file allowed per request (and an optional `manifest`)");
+	veto_signals_options o;
+	veto_signals_options_init(&o);
+	o.trust = c->s->trust;
+	o.max_pixels = c->s->cfg.max_pixels;
+	veto_signals *rep = NULL;
+	veto_error e = {0};
+	atomic_fetch_add(&c->s->upload_bytes, file->len);
+	const char *label = file->filename[0] ? file->filename : file->name;
+	if (veto_signals_buffer(file->data, file->len, label, manifest ? manifest->data : NULL,
+	                        manifest ? manifest->len : 0, &o, &rep, &e) != VETO_OK)
+		return va_error(c, e.code == VETO_ERR_NOMEM ? 500 : e.code == VETO_ERR_FORMAT ? 415 : 400,
+		                "cannot read the upload: %s", e.message);
+	json_error_t je;
+	json_t *j = json_loads(veto_signals_json(rep), 0, &je);
+	veto_signals_free(rep);
+	if (!j)
+		return va_error(c, 500, "signals report is not JSON: %s", je.text);
+	return va_reply(c, 200, j);
+}
+
 /* --------------------------------------------------------------- routes */
 
 const va_route va_v1_routes[] = {
@@ -1831,5 +1880,6 @@ const va_route va_v1_routes[] = {
 	{"POST", "/v1/banks/{}/import", h_import, VA_ROLE_CURATOR, VA_SERVE_CURATOR},
 	{"GET", "/v1/banks/{}/export", h_export, VA_ROLE_CURATOR, VA_SERVE_CURATOR},
 	{"POST", "/v1/lookup", h_lookup, VA_ROLE_MATCHER, VA_SERVE_MATCHER},
+	{"POST", "/v1/signals", h_signals, VA_ROLE_HASHER, VA_SERVE_HASHER},
 	{NULL, NULL, NULL, 0, 0},
 };

@@ -674,6 +674,35 @@ py "" 'assert len(j["banks"]) == 16, len(j["banks"])'
 AUTH=()
 stop_server
 
+# ------------------------------------------------------------ /v1/signals
+# The provenance report of an upload (docs/signals.md), with the C2PA test
+# roots as the trust list: C.jpg's signer is then trusted; its sidecar
+# store can be sent along; junk is a 415, no file a 400; nothing is kept.
+PROV=$TESTDATA/provenance
+start_server --no-auth --trust "$PROV/c2pa/trust/test_cert_root_bundle.pem"
+req POST /v1/signals 200 -F "file=@$PROV/c2pa/C.jpg"
+py "signals: C.jpg is valid against the trust list" '
+eq(j["file"], "C.jpg", "file"); eq(j["c2pa"]["state"], "valid", "state")
+eq(j["summary"]["c2pa"], "valid", "summary")
+assert any(s["code"] == "signingCredential.trusted" for s in j["c2pa"]["validation_results"]["activeManifest"]["success"])'
+req POST /v1/signals 200 -F "file=@$PROV/genmeta/automatic1111_cropped.png"
+py "signals: an A1111 record is unsigned AI metadata" '
+eq(j["summary"]["ai_declared"], True, "ai"); eq(j["summary"]["ai_strongest_evidence"], "unsigned-metadata", "evidence")'
+req POST /v1/signals 200 -F "file=@$PROV/c2pa/cloud.jpg" -F "manifest=@$PROV/c2pa/cloud_manifest.c2pa"
+py "signals: a sidecar manifest sent with the file" '
+eq(j["c2pa"]["source"], "sidecar", "source"); assert j["c2pa"]["state"] != "invalid", j["c2pa"]["validation_status"]'
+printf 'not an image\n' > "$TMP/junk.txt"
+req POST /v1/signals 415 -F "file=@$TMP/junk.txt"
+req POST /v1/signals 400 -F "note=hello"
+req POST /v1/signals 400 -F "a=@$PROV/c2pa/C.jpg" -F "b=@$PROV/c2pa/CA.jpg"
+stop_server
+SERVER_PID=
+if "$VETO" serve --data "$TMP/data2" --listen 127.0.0.1:0 --no-auth --trust "$TMP/junk.txt" >"$TMP/trustlog" 2>&1; then
+	fail "serve started with a trust file holding no certificate"
+fi
+grep -q "junk.txt" "$TMP/trustlog" || fail "the bad --trust file is not named: $(cat "$TMP/trustlog")"
+CHECKS=$((CHECKS + 1))
+
 if grep -q '"status":5' "$TMP/log"; then
 	fail "the server answered 5xx: $(grep '"status":5' "$TMP/log" | head -3)"
 fi
