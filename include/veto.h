@@ -522,7 +522,7 @@ typedef struct veto_signals_options {
 	                          * are then "untrusted-but-intact" */
 	int watermark;           /* run the watermark decoder (default 1) */
 	int stealth;             /* look for A1111 "stealth" pixels (default 1) */
-	uint64_t max_bytes;      /* largest file read (default 2 GiB) */
+	uint64_t max_bytes;      /* largest file read (default 1 GiB) */
 	uint64_t max_pixels;     /* largest image decoded for pixel signals */
 	const char *sidecar_source; /* where a sidecar store came from, for the
 	                          * report: "sidecar" (default) or "remote" */

@@ -55,7 +55,7 @@ void veto_signals_options_init(veto_signals_options *o)
 	memset(o, 0, sizeof *o);
 	o->watermark = 1;
 	o->stealth = 1;
-	o->max_bytes = 2ull << 30;
+	o->max_bytes = 1ull << 30;
 	o->max_pixels = 200000000ull;
 }
 

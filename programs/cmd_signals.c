@@ -61,7 +61,7 @@ void cmd_signals_help(FILE *f)
 	        "                        manifest's host learns that someone looked\n"
 	        "      --no-watermark    skip the watermark decoder\n"
 	        "      --no-stealth      skip the A1111 stealth-pixel reader\n"
-	        "      --max-bytes N     refuse files larger than N (default 2G)\n"
+	        "      --max-bytes N     refuse files larger than N (default 1G)\n"
 	        "  -h, --help            show this help\n"
 	        "\n"
 	        "Remote manifests (XMP dcterms:provenance) are reported and only fetched\n"
@@ -112,6 +112,9 @@ static void print_human(FILE *o, const char *path, const char *js)
 			if (strcmp(str_or(v, "code", ""), "signingCredential.untrusted"))
 				fprintf(o, "  FAILED: %s %s\n", json_string_value(json_object_get(v, "code")),
 			        str_or(v, "url", ""));
+		json_array_foreach(json_object_get(c2pa, "ingredient_history"), i, v)
+			fprintf(o, "  ingredient had already failed when it was added: %s %s\n",
+			        str_or(v, "code", "?"), str_or(v, "url", ""));
 		json_array_foreach(json_object_get(c2pa, "not_validated"), i, v)
 			fprintf(o, "  not validated: %s (%s)\n", json_string_value(json_object_get(v, "what")),
 			        json_string_value(json_object_get(v, "why")));
