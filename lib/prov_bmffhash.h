@@ -11,9 +11,16 @@
  * big-endian file offset of every top-level box not wholly excluded is
  * hashed in front of its bytes, so boxes cannot be moved around.
  *
- * What is validated: the whole-file hash ("hash"). Merkle trees ("merkle",
- * fragmented MP4 or mdat chunk hashing) are not: an assertion carrying one
- * gives PROV_BMFF_UNSUPPORTED once its whole-file hash (if any) matched.
+ * What is validated: the whole-file hash ("hash"), and each merkle map's
+ * initHash as c2pa-rs checks it on a single file (the file minus the
+ * exclusions and minus everything from the first top-level moof on; a
+ * file without moof may not carry an initHash at all, so an fMP4 init
+ * segment alone, like c2pa-rs's dashinit.mp4, is a mismatch). The merkle
+ * trees themselves (per-fragment, mdat chunk or timed-media leaves, uuid
+ * "merkle" proof boxes) are not: an assertion carrying merkle maps gives
+ * PROV_BMFF_UNSUPPORTED once its whole-file hash and initHashes (if any)
+ * matched. Separate fragment files (c2pa-rs verify_stream_segments) are
+ * out of scope.
  */
 #ifndef VETO_PROV_BMFFHASH_H
 #define VETO_PROV_BMFFHASH_H
@@ -39,7 +46,9 @@ enum prov_bmff_result {
 	                           * unreadable, bad ftyp), which c2pa-rs reports
 	                           * as a mismatch */
 	PROV_BMFF_UNSUPPORTED = 3 /* a feature not implemented here (merkle
-	                           * trees); why names it */
+	                           * trees), or an asset/assertion pair too big
+	                           * to check (boxes x exclusions over 2^28);
+	                           * why names it */
 };
 
 /* assertion: the parsed c2pa.hash.bmff* CBOR map; label its assertion label

@@ -363,7 +363,7 @@ PY
 # fuzz_exiftags, the small files whole for fuzz_signals, and the COSE pairs
 # of tests/data/cose for fuzz_cose / fuzz_x509 (see fuzz/fuzz_cose.c).
 PROV=$TD/provenance
-for t in jpegseg pngchunk riff gifext tiffifd bmff jumbf c2pa cbor xmp exiftags genmeta signals cose x509; do
+for t in jpegseg pngchunk riff gifext tiffifd bmff bmffhash jumbf c2pa cbor xmp exiftags genmeta signals cose x509; do
 	mkdir -p "$OUT/$t"
 done
 if [ -d "$PROV" ]; then
@@ -373,7 +373,9 @@ if [ -d "$PROV" ]; then
 		*.jpg) cp "$f" "$OUT/jpegseg/$b" ;;
 		*.png) cp "$f" "$OUT/pngchunk/$b" ;;
 		*.webp) cp "$f" "$OUT/riff/$b" ;;
-		*.mp4|*.heic|*.avif) cp "$f" "$OUT/bmff/$b" ;;
+		*.mp4|*.heic|*.avif) cp "$f" "$OUT/bmff/$b"
+			# fuzz_bmffhash: no assertion (length 0xFFFF: its fixed one), then the file
+			{ printf '\377\377'; cat "$f"; } > "$OUT/bmffhash/$b" ;;
 		*.c2pa) cp "$f" "$OUT/c2pa/$b" ;;
 		esac
 		case $b in *.jpg|*.png|*.webp|*.mp4|*.heic|*.avif|*.c2pa) cp "$f" "$OUT/signals/$b" ;; esac

@@ -91,7 +91,7 @@ if [ "${VETO_SKIP_ASAN:-0}" != 1 ]; then
 fi
 
 FUZZERS=(image jpeg png webp gif tiff bmp pnm heif pdq exif index tmk video multipart api
-	jpegseg pngchunk riff gifext tiffifd bmff jumbf c2pa cbor cose x509 xmp exiftags genmeta signals)
+	jpegseg pngchunk riff gifext tiffifd bmff bmffhash jumbf c2pa cbor cose x509 xmp exiftags genmeta signals)
 if [ "${VETO_SKIP_FUZZ:-0}" != 1 ]; then
 	banner "clang libFuzzer build"
 	if run "fuzz: configure" cmake -S "$ROOT" -B build-fuzz -G "Unix Makefiles" \
