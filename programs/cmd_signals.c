@@ -18,6 +18,9 @@
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#define PROGRESS_MIN_FILES 20
 
 enum { OPT_JSON = OPT_FIRST_FREE, OPT_TRUST, OPT_MANIFEST, OPT_NO_WATERMARK, OPT_NO_STEALTH,
        OPT_FETCH_REMOTE };
@@ -26,6 +29,8 @@ void cmd_signals_help(FILE *f)
 {
 	fprintf(f,
 	        "Usage: veto signals [OPTIONS] PATH...\n"
+	        "PATH: files, directories (walked recursively; files that are no format\n"
+	        "veto reads are skipped) or - (a list of paths on stdin).\n"
 	        "\n"
 	        "Report the evidence a file carries about where it came from and whether\n"
 	        "it declares itself AI-generated:\n"
@@ -220,8 +225,6 @@ int cmd_signals(int argc, char **argv)
 	}
 	if (optind >= argc)
 		return cli_usage("signals", "no PATH given");
-	if (manifest && argc - optind != 1)
-		return cli_usage("signals", "--manifest applies to exactly one PATH");
 	veto_trust *trust = NULL;
 	veto_error err = {0};
 	if (trust_path) {
@@ -231,33 +234,68 @@ int cmd_signals(int argc, char **argv)
 		}
 		o.trust = trust;
 	}
-	int rc = CLI_OK, many = argc - optind > 1;
+	job_list jobs = {0};
+	int rc = cli_walk_args("signals", (const char *const *)argv + optind, (size_t)(argc - optind),
+	                       &jobs);
+	if (rc != 0) {
+		veto_trust_free(trust);
+		return rc;
+	}
+	if (manifest && jobs.n != 1) {
+		job_list_free(&jobs);
+		veto_trust_free(trust);
+		return cli_usage("signals", "--manifest applies to exactly one file");
+	}
+	progress bar;
+	progress_init(&bar, isatty(STDERR_FILENO) && jobs.n > PROGRESS_MIN_FILES, jobs.n);
+	int many = jobs.n > 1 || argc - optind > 1, first = 1;
+	size_t skipped = 0;
 	if (json && many)
 		fputs("[\n", stdout);
-	for (int i = optind; i < argc; i++) {
+	for (size_t i = 0; i < jobs.n; i++) {
+		const job *jb = &jobs.v[i];
+		progress_update(&bar, i, 0);
+		if (jb->kind == JOB_ERROR || jb->kind == JOB_WARNING) {
+			out_message(&bar, "%s", jb->msg);
+			if (jb->kind == JOB_ERROR)
+				rc = CLI_FAIL;
+			continue;
+		}
 		veto_signals *r = NULL;
 		memset(&err, 0, sizeof err);
-		if (veto_signals_file(argv[i], manifest, &o, &r, &err) != VETO_OK) {
-			fprintf(stderr, "veto: %s\n", err.message);
+		if (veto_signals_file(jb->path, manifest, &o, &r, &err) != VETO_OK) {
+			/* files found inside a directory that are no format veto
+			 * reads are skipped quietly, as `veto hash` does */
+			if (jb->kind == JOB_FOUND && err.code == VETO_ERR_FORMAT) {
+				skipped++;
+				continue;
+			}
+			out_message(&bar, "%s", err.message);
 			rc = CLI_FAIL;
 			continue;
 		}
-		if (fetch && refetch(argv[i], &o, &r) != 0)
+		if (fetch && refetch(jb->path, &o, &r) != 0)
 			rc = CLI_FAIL;
+		progress_clear(&bar);
 		if (json) {
-			static int first = 1;
 			if (many && !first)
 				fputs(",\n", stdout);
-			first = 0;
 			fputs(veto_signals_json(r), stdout);
 			fputc('\n', stdout);
 		} else {
-			print_human(stdout, argv[i], veto_signals_json(r));
+			print_human(stdout, jb->path, veto_signals_json(r));
 		}
+		first = 0;
 		veto_signals_free(r);
 	}
+	progress_update(&bar, jobs.n, 1);
+	progress_clear(&bar);
 	if (json && many)
 		fputs("]\n", stdout);
+	if (skipped)
+		out_message(NULL, "%zu file%s in directories skipped: not a format veto reads", skipped,
+		            skipped == 1 ? "" : "s");
+	job_list_free(&jobs);
 	veto_trust_free(trust);
 	return rc;
 }

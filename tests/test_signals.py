@@ -441,6 +441,13 @@ q = subprocess.run([VETO, "signals", "--fetch-remote", png], capture_output=True
 check(q.returncode == 1 and b"localhost:5000" in q.stderr, "--fetch-remote with the server gone: exit 1 naming the URL",
       q.stderr.decode(errors="replace"))
 
+# A directory is walked; files that are no format veto reads are skipped.
+q = subprocess.run([VETO, "signals", "--json", os.path.join(PROV, "watermark")], capture_output=True)
+reps = json.loads(q.stdout) if q.returncode == 0 else None
+check(isinstance(reps, list) and len(reps) == 6 and b"1 file in directories skipped" in q.stderr,
+      "a directory: one report per image (6), the JSON file skipped and counted",
+      "exit %d, stderr %s" % (q.returncode, q.stderr.decode(errors="replace")))
+
 # Not an image at all: a clear error naming the file, exit 1.
 p = os.path.join(tmp, "notes.txt")
 open(p, "w").write("hello\n")
