@@ -394,11 +394,14 @@ for name, data in (("truncated-store.jpg", src[:store[0] + 600]),
     bad = r["problems"] or (r["c2pa"] and r["c2pa"]["state"] == "invalid")
     check(bad, "damaged %s: reported as damaged" % name, json.dumps(r)[:300])
 
-# --fetch-remote: libpng-test_with_url.png names http://localhost:5000/libpng-test.c2pa.
-# Serve a real store there (cloud.jpg's: the wrong asset, so the claim
-# verifies and the data hash must not) and check it is fetched and used.
+# --fetch-remote: libpng-test_with_url.png names http://localhost:5000/libpng-test.c2pa
+# in its XMP. A copy points at a local server on a free port instead (the
+# PNG's iTXt rewritten, CRC fixed; it has no manifest whose hash this could
+# break), which serves a real store there: cloud.jpg's, so the claim must
+# verify and the data hash must not (a store made for another file).
 import http.server
 import threading
+import zlib
 
 
 class Store(http.server.BaseHTTPRequestHandler):
@@ -420,25 +423,38 @@ class Store(http.server.BaseHTTPRequestHandler):
         pass
 
 
-try:
-    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 5000), Store)
-except OSError as e:
-    fail("cannot listen on 127.0.0.1:5000 for the --fetch-remote test (%s)" % e)
+srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Store)
+port = srv.server_address[1]
 threading.Thread(target=srv.serve_forever, daemon=True).start()
-png = os.path.join(PROV, "c2pa/libpng-test_with_url.png")
+old_url = b"http://localhost:5000/libpng-test.c2pa"
+new_url = ("http://127.0.0.1:%d/libpng-test.c2pa" % port).encode()
+src_png = open(os.path.join(PROV, "c2pa/libpng-test_with_url.png"), "rb").read()
+out, pos = bytearray(src_png[:8]), 8
+while pos < len(src_png):
+    ln, typ = struct.unpack(">I4s", src_png[pos:pos + 8])
+    data = src_png[pos + 8:pos + 8 + ln]
+    if typ == b"iTXt" and old_url in data:
+        data = data.replace(old_url, new_url)
+    out += struct.pack(">I", len(data)) + typ + data + struct.pack(">I", zlib.crc32(typ + data) & 0xffffffff)
+    pos += 12 + ln
+check(new_url in out, "--fetch-remote: a copy of libpng-test_with_url.png points at the local server")
+png = os.path.join(tmp, "with_url.png")
+open(png, "wb").write(bytes(out))
 r = signals(png)
-check(r["c2pa"] is None and not Store.hits, "without --fetch-remote nothing is fetched")
+check(r["c2pa"] is None and r["remote_manifest"] == new_url.decode() and not Store.hits,
+      "without --fetch-remote nothing is fetched")
 r = signals(png, "--fetch-remote")
 c = r["c2pa"]
 check(Store.hits == ["/libpng-test.c2pa"], "--fetch-remote: the manifest URL was fetched once")
-check(c is not None and c["source"] == "remote" and c["fetched_from"] == "http://localhost:5000/libpng-test.c2pa",
+check(c is not None and c["source"] == "remote" and c["fetched_from"] == new_url.decode(),
       "--fetch-remote: the fetched store is reported as remote, with its URL")
 check(any(x[0] == "claimSignature.validated" for x in codes(c, "success")), "--fetch-remote: its claim signature verifies")
 check("assertion.dataHash.mismatch" in all_failures(c) and c["state"] == "invalid",
       "--fetch-remote: a store made for another file does not bind this one")
 srv.shutdown()
+srv.server_close()
 q = subprocess.run([VETO, "signals", "--fetch-remote", png], capture_output=True)
-check(q.returncode == 1 and b"localhost:5000" in q.stderr, "--fetch-remote with the server gone: exit 1 naming the URL",
+check(q.returncode == 1 and str(port).encode() in q.stderr, "--fetch-remote with the server gone: exit 1 naming the URL",
       q.stderr.decode(errors="replace"))
 
 # A directory is walked; files that are no format veto reads are skipped.
