@@ -21,6 +21,8 @@
 
 #include "internal.h"
 
+#include <openssl/evp.h>
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -107,6 +109,10 @@ typedef struct prov_assets {
 size_t prov_utf8_seq(const uint8_t *p, size_t n);
 /* Nonzero when p[0..n) is all valid UTF-8. */
 int prov_utf8_valid(const uint8_t *p, size_t n);
+
+/* The digest a C2PA "alg" names: sha256, sha384, sha512; NULL for any
+ * other name (c2pa-rs accepts no others). */
+const EVP_MD *prov_md(const char *alg);
 
 /* Lowercase hex of n bytes into out (2n+1 bytes). */
 void prov_hex(const uint8_t *p, size_t n, char *out);

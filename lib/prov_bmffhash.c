@@ -995,16 +995,6 @@ static int to_ranges(const btree *t, const excl *ex, size_t nex, int v2, rvec *o
 	return rc;
 }
 
-static const EVP_MD *md_for(const char *alg)
-{
-	if (!alg)
-		return NULL;
-	if (!strcmp(alg, "sha256")) return EVP_sha256();
-	if (!strcmp(alg, "sha384")) return EVP_sha384();
-	if (!strcmp(alg, "sha512")) return EVP_sha512();
-	return NULL;
-}
-
 /* The merkle maps' fields, typed as c2pa-rs's MerkleMap requires. */
 static int merkle_ok(const cbor_item_t *merkle, char *why, size_t whylen)
 {
@@ -1118,7 +1108,7 @@ int prov_bmff_hash_check(const uint8_t *asset, size_t asset_len, const cbor_item
 	if (rrc)
 		goto out;
 	if (hash) {
-		const EVP_MD *md = md_for(use_alg);
+		const EVP_MD *md = prov_md(use_alg);
 		if (!md) {
 			say(why, whylen, "hash algorithm \"%s\" is not supported", use_alg);
 			goto out;
@@ -1155,7 +1145,7 @@ int prov_bmff_hash_check(const uint8_t *asset, size_t asset_len, const cbor_item
 				continue;
 			char *malg = ma ? prov_cbor_strdup(ma) : NULL;
 			const char *ua = malg ? malg : alg;
-			const EVP_MD *md = md_for(ua);
+			const EVP_MD *md = prov_md(ua);
 			if (!moof || !md) {
 				if (!moof)
 					say(why, whylen, "BMFF inithash must not be present for non-fragmented media "

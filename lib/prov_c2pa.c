@@ -92,16 +92,6 @@ static prov_status_list *cur(ctx *c, int grp)
 	return grp < 0 ? &c->active : &c->g[grp].st;
 }
 
-static const EVP_MD *md_by_name(const char *alg)
-{
-	if (!alg)
-		return NULL;
-	if (!strcmp(alg, "sha256")) return EVP_sha256();
-	if (!strcmp(alg, "sha384")) return EVP_sha384();
-	if (!strcmp(alg, "sha512")) return EVP_sha512();
-	return NULL;
-}
-
 static int digest(const EVP_MD *md, const uint8_t *p, size_t n, uint8_t *out, unsigned *olen)
 {
 	return EVP_Digest(p, n, out, olen, md, NULL) == 1 ? 0 : -1;
@@ -422,7 +412,7 @@ static void check_ingredient(ctx *c, manifest *m, const prov_jbox *a, int grp_in
 			const uint8_t *h = prov_cbor_bytes(prov_cbor_get(ref, "hash"), &hl);
 			char *alg = prov_cbor_strdup(prov_cbor_get(ref, "alg"));
 			char *malg = m->cl ? prov_cbor_strdup(prov_cbor_get(m->cl, "alg")) : NULL;
-			const EVP_MD *md = md_by_name(alg ? alg : malg ? malg : "sha256");
+			const EVP_MD *md = prov_md(alg ? alg : malg ? malg : "sha256");
 			uint8_t d[64];
 			unsigned dl = 0;
 			int ok = 0;
@@ -552,7 +542,7 @@ static void check_data_hash(ctx *c, manifest *m, const prov_jbox *a, int grp, in
 	const uint8_t *h = prov_cbor_bytes(prov_cbor_get(dh, "hash"), &hl);
 	char *alg = prov_cbor_strdup(prov_cbor_get(dh, "alg"));
 	char *calg = m->cl ? prov_cbor_strdup(prov_cbor_get(m->cl, "alg")) : NULL;
-	const EVP_MD *md = md_by_name(alg ? alg : calg ? calg : "sha256");
+	const EVP_MD *md = prov_md(alg ? alg : calg ? calg : "sha256");
 	range *r = NULL;
 	size_t nr = 0;
 	const cbor_item_t *ex = prov_cbor_untag(prov_cbor_get(dh, "exclusions"));
@@ -852,7 +842,7 @@ static void validate_manifest(ctx *c, manifest *m, int binding, int grp, int dep
 				                "cannot find matching assertion: %s", u);
 				goto next;
 			}
-			const EVP_MD *md = md_by_name(ualg ? ualg : halg);
+			const EVP_MD *md = prov_md(ualg ? ualg : halg);
 			if (!md || !h) {
 				if (!md && (ualg || halg))
 					prov_status_add(st, PROV_FAILURE, "algorithm.unsupported", abs,

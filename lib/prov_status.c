@@ -2,11 +2,12 @@
  * prov_status.c - what every provenance module shares (see prov.h): the
  * list of validation statuses (a plain growable array; a failed allocation
  * marks the list instead of failing the caller, so validation code stays
- * linear and the report says the list is incomplete), hex, and the one
- * UTF-8 validator the text readers use.
+ * linear and the report says the list is incomplete), hex, the one
+ * UTF-8 validator the text readers use, and C2PA's hash names.
  */
 #include "prov.h"
 
+#include <openssl/evp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -119,4 +120,14 @@ int prov_utf8_valid(const uint8_t *p, size_t n)
 		i += l;
 	}
 	return 1;
+}
+
+const EVP_MD *prov_md(const char *alg)
+{
+	if (!alg)
+		return NULL;
+	if (!strcmp(alg, "sha256")) return EVP_sha256();
+	if (!strcmp(alg, "sha384")) return EVP_sha384();
+	if (!strcmp(alg, "sha512")) return EVP_sha512();
+	return NULL;
 }
