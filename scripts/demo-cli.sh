@@ -32,3 +32,15 @@ echo "== veto compare: a video against a copy with a logo added (vPDQ + TMK)"
 echo
 echo "== veto compare: the same video against an unrelated one"
 "$VETO" compare samples/pattern-grey.mp4 samples/doorknob.mp4 || true
+PROV=${VETO_TESTDATA:-$ROOT/../shared/testdata}/provenance
+if [ -d "$PROV" ]; then
+	echo
+	echo "== veto signals: provenance evidence (C2PA, generator metadata, watermarks)"
+	"$VETO" signals --trust "$PROV/c2pa/trust/test_cert_root_bundle.pem" \
+		"$PROV/c2pa/CA.jpg" "$PROV/c2pa/XCA.jpg" "$PROV/c2pa/amazon-titan-g1.png" \
+		"$PROV/genmeta/automatic1111_cropped.png" "$PROV/watermark/sdxl_dwtdct_512.png" || true
+else
+	echo
+	echo "== veto signals samples/ (no shared provenance corpus at $PROV for the C2PA examples)"
+	"$VETO" signals samples/*.jpg || true
+fi
