@@ -260,6 +260,10 @@ req("GET", "/h/hash", "url=http://example.com/a.jpg&content_type=photo")
 req("POST", "/h/hash", body=photo, ctype=MULTI)
 req("POST", "/h/hash", "types=video_md5,vpdq", mp([(b"video", b"v.mp4", b"video/mp4", mp4)]),
     ctype=MULTI)
+req("POST", "/v1/signals", body=photo, ctype=MULTI, auth=HASHER)
+req("POST", "/v1/signals", body=mp([(b"file", b"a.jpg", b"image/jpeg", jpeg),
+                                    (b"manifest", b"a.c2pa", b"application/c2pa", b"\0\0\0\x10jumb")]),
+    ctype=MULTI)
 req("GET", "/m/raw_lookup", "signal_type=pdq&signal=" + NEAR)
 req("GET", "/m/raw_lookup", "signal_type=pdq&signal=%s&include_distance=true&banks=FUZZ"
     % PDQ[1], auth=MATCHER)
