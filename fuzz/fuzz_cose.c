@@ -22,20 +22,7 @@
 #define ENSURE(c) do { if (!(c)) __builtin_trap(); } while (0)
 #define URL "self#jumbf=/c2pa/fuzz/c2pa.signature"
 
-int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static prov_trust *trust;
-
-/* A self-signed P-256 root, as PEM, made with OpenSSL. */
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	(void)argc;
-	(void)argv;
-	prov_cose_set_clock(1767225600); /* 2026-01-01 */
-	trust = make_trust();
-	return 0;
-}
 
 static void check(const prov_status_list *st, const prov_sig_info *in)
 {

@@ -1,7 +1,9 @@
 /*
  * fuzz_trust.h - the trust list fuzz_cose.c and fuzz_x509.c verify
- * against: one self-signed EC root made at start-up, so chain building
- * and trust checks run on every input without any file.
+ * against: one self-signed EC root made at start-up (LLVMFuzzerInitialize,
+ * which also pins the validity clock to 2026-01-01 so results do not drift
+ * with the date), so chain building and trust checks run on every input
+ * without any file.
  */
 #ifndef VETO_FUZZ_TRUST_H
 #define VETO_FUZZ_TRUST_H
@@ -49,6 +51,19 @@ static prov_trust *make_trust(void)
 	X509_free(x);
 	EVP_PKEY_free(k);
 	return t;
+}
+
+static prov_trust *trust;
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	(void)argc;
+	(void)argv;
+	prov_cose_set_clock(1767225600); /* 2026-01-01 */
+	trust = make_trust();
+	return 0;
 }
 
 #endif

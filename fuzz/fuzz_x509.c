@@ -27,19 +27,7 @@
 #define URL "self#jumbf=/c2pa/fuzz/c2pa.signature"
 #define MAX_CERTS 8
 
-int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static prov_trust *trust;
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	(void)argc;
-	(void)argv;
-	prov_cose_set_clock(1767225600);
-	trust = make_trust();
-	return 0;
-}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -25,7 +25,6 @@
 #include "prov_watermark.h"
 
 #include <jansson.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -201,9 +200,9 @@ int veto_signals_buffer(const uint8_t *data, size_t size, const char *name,
 	json_object_set_new(r, "bytes", json_integer((json_int_t)size));
 	{
 		uint8_t d[32];
-		unsigned dl = 0;
 		char hex[65];
-		if (EVP_Digest(data, size, d, &dl, EVP_sha256(), NULL) == 1) {
+		veto_error de = {0};
+		if (veto_digest(data, size, NULL, d, &de) == VETO_OK) {
 			prov_hex(d, 32, hex);
 			json_object_set_new(r, "sha256", json_string(hex));
 		}
